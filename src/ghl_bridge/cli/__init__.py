@@ -1,0 +1,1 @@
+"""The ``ghl-bridge`` command line. Thin: parse, call the runtime, print."""

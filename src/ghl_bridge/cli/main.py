@@ -1,0 +1,188 @@
+"""``ghl-bridge``: serve, worker, sim, demo, db, tenants, connections, actions.
+
+Settings are read here, once, from the environment (GHL_BRIDGE_*), and passed down.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from typing import Annotated
+
+import typer
+from pydantic import ValidationError
+from rich.console import Console
+from rich.table import Table
+
+from ghl_bridge import logs
+from ghl_bridge.config import ConfigError, Settings
+
+app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
+db_app = typer.Typer(no_args_is_help=True, help="Database schema.")
+tenants_app = typer.Typer(no_args_is_help=True, help="Tenants and their API keys.")
+connections_app = typer.Typer(no_args_is_help=True, help="GHL connections.")
+actions_app = typer.Typer(no_args_is_help=True, help="The action catalogue.")
+app.add_typer(db_app, name="db")
+app.add_typer(tenants_app, name="tenants")
+app.add_typer(connections_app, name="connections")
+app.add_typer(actions_app, name="actions")
+out = Console()
+err = Console(stderr=True)
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read GHL_BRIDGE_* once; a bad value exits with the variable's name, not a traceback."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except (ValidationError, ConfigError) as exc:
+        err.print(f"[red]configuration error:[/red] {exc}")
+        raise typer.Exit(2) from None
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535)] = 8000,
+    no_worker: Annotated[
+        bool, typer.Option("--no-worker", help="API only; run `worker` apart.")
+    ] = False,
+) -> None:
+    """Run the REST API and webhook receiver (and, unless --no-worker, the workers)."""
+    import uvicorn
+
+    from ghl_bridge.api import create_app
+
+    settings = load_settings(run_worker=not no_worker)
+    logs.configure(json=settings.env == "prod")
+    uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+
+
+@app.command()
+def worker() -> None:
+    """Run the event and action workers (and the inbox sweeper) without the API."""
+    from ghl_bridge.runtime import Runtime
+
+    settings = load_settings()
+    logs.configure(json=settings.env == "prod")
+
+    async def main() -> None:
+        from ghl_bridge.cli.servers import install_stop_handler
+
+        runtime = await Runtime.start(settings, with_worker=True)
+        stop = asyncio.Event()
+        install_stop_handler(stop)
+        err.print(f"worker running ({settings.queue_kind} queue); Ctrl-C stops it")
+        try:
+            await stop.wait()
+        finally:
+            await runtime.close()
+
+    asyncio.run(main())
+
+
+@app.command()
+def sim(
+    host: Annotated[str, typer.Option()] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535)] = 8700,
+    seed: Annotated[int, typer.Option(help="Seed for the deterministic fake data.")] = 1,
+    rate_limit: Annotated[str, typer.Option(help="Burst limit, e.g. 100/10s.")] = "100/10s",
+) -> None:
+    """Run the bundled GHL simulator (GET /_sim/seed shows its app, locations and tokens)."""
+    from ghl_bridge.simulator import parse_rate_limit
+    from ghl_bridge.simulator import serve as serve_sim
+
+    try:
+        parse_rate_limit(rate_limit)
+    except ValueError as exc:
+        err.print(f"[red]--rate-limit:[/red] {exc}")
+        raise typer.Exit(2) from None
+    serve_sim(host=host, port=port, seed=seed, rate_limit=rate_limit)
+
+
+@app.command()
+def demo(
+    host: Annotated[str, typer.Option()] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535)] = 8000,
+    sim_port: Annotated[int, typer.Option(min=1, max=65535)] = 8700,
+) -> None:
+    """Simulator + service on embedded defaults, a demo tenant and connection, and curl to try."""
+    from ghl_bridge.cli.demo import run_demo
+
+    logs.configure(level="WARNING")
+    settings = load_settings()
+    sys.exit(asyncio.run(run_demo(settings, host=host, port=port, sim_port=sim_port)))
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Apply every migration to GHL_BRIDGE_DATABASE_URL (safe to run twice)."""
+    from ghl_bridge.store.migrate import upgrade
+
+    settings = load_settings()
+    asyncio.run(upgrade(settings.database_url))
+    out.print("database is up to date")
+
+
+@tenants_app.command("create")
+def tenants_create(name: Annotated[str, typer.Argument(help="A unique tenant name.")]) -> None:
+    """Create a tenant and print its API key (shown once; only a hash is stored)."""
+    from ghl_bridge.cli.admin import create_tenant
+
+    if not name.strip() or len(name) > 200:
+        err.print("[red]the tenant name must be 1-200 characters[/red]")
+        raise typer.Exit(2)
+    code = asyncio.run(create_tenant(load_settings(), name.strip(), out, err))
+    raise typer.Exit(code)
+
+
+@tenants_app.command("list")
+def tenants_list(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """List tenants (never their keys)."""
+    from ghl_bridge.cli.admin import list_tenants
+
+    rows = asyncio.run(list_tenants(load_settings()))
+    if as_json:
+        out.print_json(json.dumps(rows))
+        return
+    table = Table("id", "name", "created")
+    for row in rows:
+        table.add_row(row["id"], row["name"], row["createdAt"])
+    out.print(table)
+
+
+@connections_app.command("list")
+def connections_list(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """List connections with their status (never their tokens)."""
+    from ghl_bridge.cli.admin import list_connections
+
+    rows = asyncio.run(list_connections(load_settings()))
+    if as_json:
+        out.print_json(json.dumps(rows))
+        return
+    table = Table("id", "tenant", "type", "resource", "status", "expires")
+    for row in rows:
+        table.add_row(
+            row["id"],
+            row["tenantId"],
+            row["userType"],
+            row["resourceId"],
+            row["status"],
+            row["expiresAt"],
+        )
+    out.print(table)
+
+
+@actions_app.command("list")
+def actions_list(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """List the actions this service can run."""
+    from ghl_bridge.actions import default_registry
+
+    actions = default_registry().all()
+    if as_json:
+        out.print_json(json.dumps([a.describe() for a in actions]))
+        return
+    table = Table("action", "summary", "scopes")
+    for action in actions:
+        table.add_row(action.name, action.summary, " ".join(action.scopes))
+    out.print(table)

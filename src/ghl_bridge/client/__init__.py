@@ -1,0 +1,56 @@
+"""The GHL client library: one pipeline, typed errors, resources per area.
+
+Imports nothing else of ghl_bridge, so it can be lifted out as a standalone library.
+"""
+
+from ghl_bridge.client._client import GHLClient
+from ghl_bridge.client.auth import StaticTokens, TokenProvider
+from ghl_bridge.client.errors import (
+    AuthenticationError,
+    BadRequestError,
+    CircuitOpenError,
+    ConnectError,
+    GHLAPIError,
+    GHLError,
+    InvalidGrantError,
+    NotFoundError,
+    PermissionDeniedError,
+    RateBudgetExhausted,
+    RateLimitedError,
+    ReauthorizationRequired,
+    RequestTimeout,
+    ServerError,
+    TokenError,
+    TokenRefreshError,
+    TransportError,
+    UnprocessableEntityError,
+)
+from ghl_bridge.client.options import ClientOptions, RequestOptions
+from ghl_bridge.client.resources.oauth import TokenGrant
+
+__all__ = [
+    "AuthenticationError",
+    "BadRequestError",
+    "CircuitOpenError",
+    "ClientOptions",
+    "ConnectError",
+    "GHLAPIError",
+    "GHLClient",
+    "GHLError",
+    "InvalidGrantError",
+    "NotFoundError",
+    "PermissionDeniedError",
+    "RateBudgetExhausted",
+    "RateLimitedError",
+    "ReauthorizationRequired",
+    "RequestOptions",
+    "RequestTimeout",
+    "ServerError",
+    "StaticTokens",
+    "TokenError",
+    "TokenGrant",
+    "TokenRefreshError",
+    "TokenProvider",
+    "TransportError",
+    "UnprocessableEntityError",
+]

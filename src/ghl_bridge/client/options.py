@@ -1,0 +1,45 @@
+"""ClientOptions (per client, frozen) and RequestOptions (per call overrides)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ghl_bridge.client import facts
+
+
+@dataclass(frozen=True, slots=True)
+class ClientOptions:
+    """How a GHLClient talks to GHL.
+
+    base_url: GHL's API host, or the simulator's.
+    timeout_s: total time for one attempt; connect_timeout_s bounds the TCP/TLS handshake.
+    max_attempts: attempts per call including the first (429s and retryable 5xx/transport errors).
+    deadline_s: wall-clock budget for a call across all its attempts and rate-limit waits.
+    burst_max / burst_window_ms: the client-side per-resource budget, kept under GHL's limit.
+    circuit_threshold / circuit_ttl_s: consecutive failures that open a circuit, and how long
+    it stays open before one trial call is let through.
+    connection_limit: the aiohttp connector's pool size.
+    """
+
+    base_url: str = facts.BASE_URL
+    timeout_s: float = 30.0
+    connect_timeout_s: float = 5.0
+    max_attempts: int = 5
+    deadline_s: float = 60.0
+    burst_max: int = facts.BURST_MAX
+    burst_window_ms: int = facts.BURST_WINDOW_MS
+    circuit_threshold: int = 5
+    circuit_ttl_s: float = 30.0
+    connection_limit: int = 100
+    user_agent: str = "ghl-bridge/0.1"
+    extra_headers: tuple[tuple[str, str], ...] = field(default_factory=tuple)
+
+
+@dataclass(frozen=True, slots=True)
+class RequestOptions:
+    """Per-call overrides. An ``idempotency_key`` makes a POST safe to retry after a 5xx."""
+
+    idempotency_key: str | None = None
+    max_attempts: int | None = None
+    timeout_s: float | None = None
+    version: str | None = None

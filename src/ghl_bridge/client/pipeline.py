@@ -1,0 +1,302 @@
+"""The one outbound request pipeline: build → auth → [limit → circuit → send → classify]* → decode.
+
+Every call the service makes to GHL goes through ``Pipeline.call``. Resources only say *which*
+operation and with what data; method, path and Version come from the spec catalogue. Every
+attempt, including the replay after a 401 refresh and each retry, passes the rate limiter again.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+from urllib.parse import quote
+
+import aiohttp
+import stamina
+import structlog
+
+from ghl_bridge.client import facts
+from ghl_bridge.client.auth import TokenProvider
+from ghl_bridge.client.errors import (
+    ConnectError,
+    GHLAPIError,
+    GHLError,
+    InvalidGrantError,
+    RateLimitedError,
+    RequestTimeout,
+    error_class_for,
+)
+from ghl_bridge.client.options import ClientOptions, RequestOptions
+from ghl_bridge.client.resilience.circuit import CircuitBreakers
+from ghl_bridge.client.resilience.limiter import MemoryRateLimiter, RateLimiter
+from ghl_bridge.client.resilience.retry import IDEMPOTENT_METHODS, retry_after_s, should_retry
+
+log = structlog.get_logger("ghl_bridge.client")
+
+
+class OperationSpec(Protocol):
+    """What the pipeline needs to know of a catalogue operation."""
+
+    @property
+    def method(self) -> str: ...
+    @property
+    def path(self) -> str: ...
+    @property
+    def version(self) -> str | None: ...
+
+
+class Operations(Protocol):
+    def operation(self, operation_id: str) -> OperationSpec: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Call:
+    """One GHL operation to perform.
+
+    resource_id: the location (or company) the call acts for. It picks the token, the
+    rate-limit budget and the circuit. ``idempotent`` defaults from the HTTP method.
+    """
+
+    operation: str
+    resource_id: str | None = None
+    path_params: Mapping[str, str] = field(default_factory=dict)
+    query: Mapping[str, Any] | None = None
+    json: Any = None
+    form: Mapping[str, str] | None = None
+    authenticated: bool = True
+    idempotent: bool | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Response:
+    status: int
+    data: Any
+    headers: Mapping[str, str]
+    request_id: str
+
+
+@dataclass(slots=True)
+class _Prepared:
+    call: Call
+    method: str
+    url: str
+    headers: dict[str, str]
+    timeout: aiohttp.ClientTimeout
+    request_id: str
+
+
+class Pipeline:
+    """Owns the aiohttp session, the limiter and the breakers for one process."""
+
+    def __init__(
+        self,
+        options: ClientOptions,
+        tokens: TokenProvider,
+        operations: Operations,
+        *,
+        limiter: RateLimiter | None = None,
+        breakers: CircuitBreakers | None = None,
+    ) -> None:
+        self.options = options
+        self._tokens = tokens
+        self._operations = operations
+        self._limiter = limiter or MemoryRateLimiter(options.burst_max, options.burst_window_ms)
+        self._breakers = breakers or CircuitBreakers(
+            options.circuit_threshold, options.circuit_ttl_s
+        )
+        self._session: aiohttp.ClientSession | None = None
+
+    async def open(self) -> None:
+        if self._session is None:
+            connector = aiohttp.TCPConnector(limit=self.options.connection_limit)
+            self._session = aiohttp.ClientSession(connector=connector, raise_for_status=False)
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    async def call(self, call: Call, options: RequestOptions | None = None) -> Response:
+        """Perform ``call`` with retries; return the decoded 2xx response or raise a GHLError."""
+        opts = options or RequestOptions()
+        prepared = self._prepare(call, opts)
+        idempotent = call.idempotent
+        if idempotent is None:
+            idempotent = prepared.method in IDEMPOTENT_METHODS or opts.idempotency_key is not None
+        deadline = time.monotonic() + self.options.deadline_s
+
+        def hook(exc: Exception) -> bool | float:
+            return isinstance(exc, GHLError) and should_retry(exc, idempotent=bool(idempotent))
+
+        async for attempt in stamina.retry_context(
+            on=hook,
+            attempts=opts.max_attempts or self.options.max_attempts,
+            timeout=self.options.deadline_s,
+            wait_initial=0.25,
+            wait_max=8.0,
+        ):
+            with attempt:
+                return await self._attempt(prepared, deadline, attempt.num)
+        raise AssertionError("unreachable: stamina re-raises the last error")  # pragma: no cover
+
+    def _prepare(self, call: Call, opts: RequestOptions) -> _Prepared:
+        spec = self._operations.operation(call.operation)
+        path = spec.path
+        for name, value in call.path_params.items():
+            path = path.replace("{" + name + "}", quote(str(value), safe=""))
+        request_id = uuid.uuid4().hex
+        headers = {
+            facts.HEADER_VERSION: opts.version or spec.version or facts.DEFAULT_VERSION,
+            facts.HEADER_REQUEST_ID: request_id,
+            "Accept": "application/json",
+            "User-Agent": self.options.user_agent,
+            **dict(self.options.extra_headers),
+        }
+        if opts.idempotency_key:
+            headers[facts.HEADER_IDEMPOTENCY_KEY] = opts.idempotency_key
+        timeout = aiohttp.ClientTimeout(
+            total=opts.timeout_s or self.options.timeout_s,
+            sock_connect=self.options.connect_timeout_s,
+        )
+        url = self.options.base_url.rstrip("/") + path
+        return _Prepared(call, spec.method.upper(), url, headers, timeout, request_id)
+
+    async def _attempt(self, req: _Prepared, deadline: float, attempt: int) -> Response:
+        call = req.call
+        token = await self._tokens.access_token(call.resource_id) if call.authenticated else None
+        status, headers, data = await self._guarded_send(req, token, deadline, attempt)
+        if status == 401 and token is not None:
+            fresh = await self._tokens.on_unauthorized(call.resource_id, token)
+            if fresh is not None:
+                status, headers, data = await self._guarded_send(req, fresh, deadline, attempt)
+        if 200 <= status < 300:
+            return Response(status, data, headers, req.request_id)
+        raise self._error(req, status, headers, data)
+
+    async def _guarded_send(
+        self, req: _Prepared, token: str | None, deadline: float, attempt: int
+    ) -> tuple[int, Mapping[str, str], Any]:
+        key = req.call.resource_id or "app"
+        await self._limiter.acquire(key, deadline=deadline)
+        async with self._breakers.guard(key):
+            status, headers, data = await self._send(req, token, attempt)
+            if status >= 500:
+                raise self._error(req, status, headers, data)
+        self._limiter.observe(key, headers)
+        if status == 429:
+            self._limiter.pause(key, retry_after_s(headers) or self.options.burst_window_ms / 1000)
+        return status, headers, data
+
+    async def _send(
+        self, req: _Prepared, token: str | None, attempt: int
+    ) -> tuple[int, Mapping[str, str], Any]:
+        if self._session is None:
+            await self.open()
+        assert self._session is not None
+        headers = dict(req.headers)
+        if token is not None:
+            headers["Authorization"] = f"Bearer {token}"
+        started = time.perf_counter()
+        call = req.call
+        try:
+            async with self._session.request(
+                req.method,
+                req.url,
+                params=_query(call.query),
+                json=call.json if call.form is None else None,
+                data=dict(call.form) if call.form is not None else None,
+                headers=headers,
+                timeout=req.timeout,
+            ) as resp:
+                raw = await resp.read()
+                status, resp_headers = resp.status, dict(resp.headers)
+        except TimeoutError as exc:
+            self._log(req, None, started, attempt, error="timeout")
+            raise RequestTimeout(f"{call.operation}: no response within the timeout") from exc
+        except aiohttp.ClientError as exc:
+            self._log(req, None, started, attempt, error=type(exc).__name__)
+            raise ConnectError(f"{call.operation}: {type(exc).__name__}") from exc
+        self._log(req, status, started, attempt, trace_id=_trace_id(raw))
+        return status, resp_headers, _decode(raw)
+
+    def _error(
+        self, req: _Prepared, status: int, headers: Mapping[str, str], data: Any
+    ) -> GHLAPIError:
+        body = data if isinstance(data, dict) else {}
+        message = _message(body, status)
+        kwargs: dict[str, Any] = {
+            "status": status,
+            "operation": req.call.operation,
+            "trace_id": body.get("traceId"),
+            "request_id": req.request_id,
+            "body": body,
+        }
+        if status == 429:
+            return RateLimitedError(message, retry_after=retry_after_s(headers), **kwargs)
+        if status == 400 and body.get("error") == "invalid_grant":
+            return InvalidGrantError(message, **kwargs)
+        return error_class_for(status)(message, **kwargs)
+
+    def _log(
+        self,
+        req: _Prepared,
+        status: int | None,
+        started: float,
+        attempt: int,
+        **extra: Any,
+    ) -> None:
+        # Audit line: never the token, never the body (it carries PII).
+        log.info(
+            "ghl.call",
+            operation=req.call.operation,
+            method=req.method,
+            resource=req.call.resource_id,
+            status=status,
+            attempt=attempt,
+            latency_ms=round((time.perf_counter() - started) * 1000, 1),
+            request_id=req.request_id,
+            **extra,
+        )
+
+
+def _query(query: Mapping[str, Any] | None) -> dict[str, str] | None:
+    if not query:
+        return None
+    out: dict[str, str] = {}
+    for key, value in query.items():
+        if value is None:
+            continue
+        out[key] = ("true" if value else "false") if isinstance(value, bool) else str(value)
+    return out
+
+
+def _decode(raw: bytes) -> Any:
+    if not raw:
+        return None
+    try:
+        return json.loads(raw)
+    except ValueError:
+        return {"raw": raw[:2000].decode("utf-8", "replace")}
+
+
+def _trace_id(raw: bytes) -> str | None:
+    # Cheap scan, only for the log line; the decoded body is parsed once in _decode.
+    marker = b'"traceId":"'
+    at = raw.find(marker)
+    if at < 0:
+        return None
+    end = raw.find(b'"', at + len(marker))
+    return raw[at + len(marker) : end].decode("ascii", "replace") if end > 0 else None
+
+
+def _message(body: Mapping[str, Any], status: int) -> str:
+    raw = body.get("message") or body.get("error_description") or body.get("error")
+    if isinstance(raw, list):
+        return "; ".join(str(m) for m in raw)
+    if raw:
+        return str(raw)
+    return f"HTTP {status}"

@@ -1,0 +1,1 @@
+"""Rate limiting, retry classification and circuit breaking for the one request pipeline."""

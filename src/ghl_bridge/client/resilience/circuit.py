@@ -1,0 +1,41 @@
+"""Circuit breaking per circuit key (a GHL host or a location), in memory, on purgatory.
+
+After ``threshold`` consecutive server-side failures the circuit opens and calls fail fast with
+CircuitOpenError; after ``ttl_s`` one trial call is let through (half-open). 4xx answers are the
+caller's fault, not GHL's, and never count.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from purgatory import AsyncCircuitBreakerFactory
+from purgatory.domain.model import OpenedState
+
+from ghl_bridge.client.errors import CircuitOpenError, GHLAPIError, ServerError
+
+
+def _not_server_side(exc: BaseException) -> bool:
+    return isinstance(exc, GHLAPIError) and not isinstance(exc, ServerError)
+
+
+class CircuitBreakers:
+    """A family of breakers, created on first use per key."""
+
+    def __init__(self, threshold: int = 5, ttl_s: float = 30.0) -> None:
+        self._factory = AsyncCircuitBreakerFactory(
+            default_threshold=threshold,
+            default_ttl=ttl_s,
+            exclude=[(GHLAPIError, _not_server_side)],
+        )
+
+    @asynccontextmanager
+    async def guard(self, key: str) -> AsyncIterator[None]:
+        """Run the block under the breaker for ``key``; raise CircuitOpenError if it is open."""
+        breaker = await self._factory.get_breaker(key)
+        try:
+            async with breaker:
+                yield
+        except OpenedState as exc:
+            raise CircuitOpenError(key) from exc

@@ -1,0 +1,43 @@
+"""Which failures are worth another attempt, and how long to wait. Pure functions.
+
+- 429: always retried, after the wait GHL's headers imply (Retry-After if sent, else the window).
+- 5xx, timeouts, dropped connections: retried only when the request is idempotent (GET/PUT/
+  DELETE, or a POST carrying an idempotency key) — a blind POST retry can create duplicates.
+- Other 4xx: never retried; they will fail the same way again.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import time
+from collections.abc import Mapping
+
+from ghl_bridge.client import facts
+from ghl_bridge.client.errors import GHLError, RateLimitedError, ServerError, TransportError
+
+IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
+
+
+def should_retry(exc: GHLError, *, idempotent: bool) -> bool | float:
+    """stamina's backoff hook contract: False = give up, True = default backoff, float = wait."""
+    if isinstance(exc, RateLimitedError):
+        return exc.retry_after if exc.retry_after is not None else True
+    if isinstance(exc, ServerError | TransportError):
+        return idempotent
+    return False
+
+
+def retry_after_s(headers: Mapping[str, str], *, now: float | None = None) -> float | None:
+    """The wait a 429 asks for: ``Retry-After`` (seconds or HTTP date), else GHL's window."""
+    raw = headers.get("Retry-After")
+    if raw:
+        raw = raw.strip()
+        if raw.isdigit():
+            return float(raw)
+        parsed = email.utils.parsedate_to_datetime(raw) if raw else None
+        if parsed is not None:
+            return max(0.0, parsed.timestamp() - (now if now is not None else time.time()))
+    interval = headers.get(facts.HEADER_RL_INTERVAL_MS)
+    if interval and interval.isdigit():
+        return int(interval) / 1000
+    return None

@@ -1,0 +1,75 @@
+"""Settings: read once from the environment (prefix GHL_BRIDGE_) in the entry points, passed down.
+
+Nothing below the entry points reads the environment. ``ENV=prod`` refuses placeholder secrets
+and missing keys instead of starting insecurely.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from ghl_bridge.client import facts
+from ghl_bridge.events.keys import GHL_ED25519_PUBLIC_KEY, GHL_RSA_PUBLIC_KEY
+
+DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///.ghl-bridge/ghl-bridge.db"
+DEFAULT_SCOPES = "contacts.readonly contacts.write locations.readonly"
+PLACEHOLDERS = frozenset({"", "changeme", "change-me", "placeholder", "secret", "xxx", "todo"})
+
+
+class ConfigError(ValueError):
+    """The configuration is unusable; the message says which variable and why."""
+
+
+class Settings(BaseSettings):
+    """Every knob the service has. Secrets are SecretStr: never printed, never logged."""
+
+    model_config = SettingsConfigDict(env_prefix="GHL_BRIDGE_", extra="ignore", frozen=True)
+
+    env: Literal["dev", "prod"] = "dev"
+    database_url: str = DEFAULT_DATABASE_URL
+    redis_url: str | None = None
+    encryption_keys: SecretStr | None = None
+    ghl_base_url: str = facts.BASE_URL
+    ghl_auth_url: str = facts.AUTH_URL
+    ghl_client_id: str | None = None
+    ghl_client_secret: SecretStr | None = None
+    ghl_redirect_uri: str = "http://127.0.0.1:8000/oauth/callback"
+    ghl_scopes: str = DEFAULT_SCOPES
+    webhook_ed25519_keys: str = GHL_ED25519_PUBLIC_KEY
+    webhook_rsa_keys: str = GHL_RSA_PUBLIC_KEY
+    webhook_ip_allowlist: str = ""
+    trusted_proxies: str = ""
+    admin_token: SecretStr | None = None
+    # Not from the environment in practice; set by `serve --no-worker` and tests.
+    run_worker: bool = Field(default=True, exclude=True)
+
+    @model_validator(mode="after")
+    def _refuse_insecure_prod(self) -> Settings:
+        if self.env != "prod":
+            return self
+        problems = []
+        if self.encryption_keys is None or _placeholder(self.encryption_keys):
+            problems.append("GHL_BRIDGE_ENCRYPTION_KEYS is missing or a placeholder")
+        if self.ghl_client_secret is not None and _placeholder(self.ghl_client_secret):
+            problems.append("GHL_BRIDGE_GHL_CLIENT_SECRET is a placeholder")
+        if self.admin_token is None or _placeholder(self.admin_token):
+            problems.append("GHL_BRIDGE_ADMIN_TOKEN is missing or a placeholder")
+        if not self.webhook_ed25519_keys.strip() and not self.webhook_rsa_keys.strip():
+            problems.append("no webhook verification keys configured")
+        if problems:
+            raise ConfigError("refusing to start with ENV=prod: " + "; ".join(problems))
+        return self
+
+    @property
+    def queue_kind(self) -> Literal["inprocess", "bullmq"]:
+        return "bullmq" if self.redis_url else "inprocess"
+
+    def scopes(self) -> list[str]:
+        return self.ghl_scopes.split()
+
+
+def _placeholder(secret: SecretStr) -> bool:
+    return secret.get_secret_value().strip().lower() in PLACEHOLDERS

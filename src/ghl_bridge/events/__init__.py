@@ -1,0 +1,1 @@
+"""Inbound webhooks: verification, the receiver, the inbox processor and routing."""

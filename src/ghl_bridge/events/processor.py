@@ -1,0 +1,66 @@
+"""Processing stored webhook events (the ``webhook.process`` job): route by type, mark the row.
+
+At-least-once: a job may run twice (redelivery, a crashed worker), so handlers are idempotent
+and an already-processed event is a no-op.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
+
+import structlog
+
+from ghl_bridge.jobs.port import Job, PermanentFailure
+from ghl_bridge.store.connections import ConnectionRepo
+from ghl_bridge.store.inbox import InboxRepo
+from ghl_bridge.store.models import WebhookEvent
+
+log = structlog.get_logger("ghl_bridge.events")
+
+EventHandler = Callable[[WebhookEvent, dict[str, Any]], Awaitable[None]]
+
+
+class EventProcessor:
+    def __init__(
+        self,
+        inbox: InboxRepo,
+        connections: ConnectionRepo,
+        routes: Mapping[str, EventHandler] | None = None,
+    ) -> None:
+        self._inbox = inbox
+        self._connections = connections
+        self._routes: dict[str, EventHandler] = {"UNINSTALL": self._on_uninstall}
+        self._routes.update(routes or {})
+
+    async def __call__(self, job: Job) -> dict[str, Any]:
+        event_id = str(job.data.get("eventId") or "")
+        event = await self._inbox.get(event_id) if event_id else None
+        if event is None:
+            raise PermanentFailure(f"no webhook event {event_id!r}")
+        if event.status == "processed":
+            return {"eventId": event.id, "status": "processed", "repeat": True}
+        handler = self._routes.get(event.event_type)
+        try:
+            if handler is not None:
+                await handler(event, json.loads(event.payload))
+        except Exception as exc:
+            await self._inbox.mark_failed(event.id, f"{type(exc).__name__}: {exc}")
+            raise
+        await self._inbox.mark_processed(event.id)
+        log.info(
+            "webhook.processed",
+            event_id=event.id,
+            type=event.event_type,
+            routed=handler is not None,
+        )
+        return {"eventId": event.id, "status": "processed", "type": event.event_type}
+
+    async def _on_uninstall(self, event: WebhookEvent, body: dict[str, Any]) -> None:
+        """The app was removed: the stored tokens are dead, stop using them (idempotent)."""
+        resource = body.get("locationId") or body.get("companyId")
+        conn = await self._connections.get_by_resource(str(resource)) if resource else None
+        if conn is not None and conn.status != "revoked":
+            await self._connections.set_status(conn.id, "revoked")
+            log.info("connection.revoked", connection=conn.id, reason="UNINSTALL")

@@ -1,0 +1,39 @@
+"""Connecting a tenant to GHL: the authorize URL and the callback that stores sealed tokens."""
+
+from __future__ import annotations
+
+from ghl_bridge.client.resources.oauth import OAuthResource
+from ghl_bridge.oauth.app import OAuthApp
+from ghl_bridge.oauth.state import StateSigner
+from ghl_bridge.oauth.tokens import ConnectionTokens
+from ghl_bridge.store.models import Connection
+
+
+class ConnectionService:
+    def __init__(
+        self, app: OAuthApp, signer: StateSigner, oauth: OAuthResource, tokens: ConnectionTokens
+    ) -> None:
+        self._app = app
+        self._signer = signer
+        self._oauth = oauth
+        self._tokens = tokens
+
+    def authorize_url(self, tenant_id: str, **extra: str) -> str:
+        """Where to send the installing user; the signed state ties the callback to the tenant."""
+        return self._app.authorize_url(self._signer.sign(tenant_id), **extra)
+
+    async def complete(self, code: str, state: str) -> Connection:
+        """Handle GHL's redirect: verify state, exchange the code once, store sealed tokens.
+
+        Raises InvalidState for a forged/expired state (nothing is exchanged), the client's
+        GHLAPIError if GHL refuses the code, ResourceOwnedByOtherTenant if the location is
+        already another tenant's.
+        """
+        tenant_id = self._signer.verify(state)
+        grant = await self._oauth.exchange_code(
+            client_id=self._app.client_id,
+            client_secret=self._app.client_secret,
+            code=code,
+            redirect_uri=self._app.redirect_uri,
+        )
+        return await self._tokens.store_grant(tenant_id, grant)

@@ -1,0 +1,226 @@
+"""The composition root: builds every part of the running service from Settings, once.
+
+``serve``, ``worker``, ``demo``, the CLI and the tests all start the service through
+``Runtime.start`` so there is one wiring, not four. Nothing here holds business logic.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import structlog
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from ghl_bridge.actions import ActionService, default_registry
+from ghl_bridge.actions.jobs import action_job_handler
+from ghl_bridge.client import ClientOptions, GHLClient
+from ghl_bridge.config import ConfigError, Settings
+from ghl_bridge.events.processor import EventProcessor
+from ghl_bridge.events.receiver import WebhookReceiver, parse_networks
+from ghl_bridge.events.sweeper import InboxSweeper
+from ghl_bridge.events.verify import WebhookKeys
+from ghl_bridge.jobs.names import ACTION_JOB, ACTIONS_QUEUE, EVENTS_QUEUE, WEBHOOK_PROCESS_JOB
+from ghl_bridge.jobs.port import Handler, Queue, WorkerRunner
+from ghl_bridge.oauth.app import OAuthApp
+from ghl_bridge.oauth.connections import ConnectionService
+from ghl_bridge.oauth.state import StateSigner, derive_secret
+from ghl_bridge.oauth.tokens import ConnectionTokens
+from ghl_bridge.store.connections import ConnectionRepo
+from ghl_bridge.store.db import make_engine, make_sessionmaker
+from ghl_bridge.store.inbox import InboxRepo
+from ghl_bridge.store.migrate import upgrade
+from ghl_bridge.store.tenants import TenantRepo
+from ghl_bridge.vault import KeyRing, Vault
+
+log = structlog.get_logger("ghl_bridge.runtime")
+
+DATA_DIR = Path(".ghl-bridge")
+KEY_FILE = "encryption-keys"
+
+
+def resolve_keyring(settings: Settings, data_dir: Path = DATA_DIR) -> KeyRing:
+    """The encryption key ring: from settings, else (dev only) a key file we create once."""
+    if settings.encryption_keys is not None:
+        return KeyRing.parse(settings.encryption_keys.get_secret_value())
+    if settings.env == "prod":
+        raise ConfigError("GHL_BRIDGE_ENCRYPTION_KEYS is required when ENV=prod")
+    path = data_dir / KEY_FILE
+    if not path.exists():
+        data_dir.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(KeyRing.generate() + "\n")
+        log.warning("vault.generated_dev_key", path=str(path))
+    return KeyRing.parse(path.read_text().strip())
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    engine: AsyncEngine
+    sessions: async_sessionmaker[AsyncSession]
+    vault: Vault
+    tenants: TenantRepo
+    connections: ConnectionRepo
+    inbox: InboxRepo
+    ghl: GHLClient
+    tokens: ConnectionTokens
+    oauth: ConnectionService | None
+    actions: ActionService
+    events_queue: Queue
+    actions_queue: Queue
+    receiver: WebhookReceiver
+    processor: EventProcessor
+    workers: list[WorkerRunner] = field(default_factory=list)
+    _tasks: list[asyncio.Task[Any]] = field(default_factory=list)
+
+    @classmethod
+    async def start(
+        cls, settings: Settings, *, with_worker: bool | None = None, data_dir: Path = DATA_DIR
+    ) -> Runtime:
+        """Migrate the database, build every part, and start workers if asked."""
+        await upgrade(settings.database_url)
+        engine = make_engine(settings.database_url)
+        sessions = make_sessionmaker(engine)
+        keyring = resolve_keyring(settings, data_dir)
+        vault = Vault(keyring)
+        connections = ConnectionRepo(sessions)
+        inbox = InboxRepo(sessions)
+        app = _oauth_app(settings)
+        tokens = ConnectionTokens(app or _unconfigured_app(settings), connections, vault)
+        ghl = GHLClient(tokens=tokens, options=ClientOptions(base_url=settings.ghl_base_url))
+        tokens.bind(ghl.oauth)
+        await ghl.pipeline.open()
+        signer = StateSigner(derive_secret(keyring.key(keyring.active_kid), "oauth-state"))
+        events_queue = _make_queue(settings, sessions, EVENTS_QUEUE)
+        actions_queue = _make_queue(settings, sessions, ACTIONS_QUEUE)
+        keys = WebhookKeys.parse(settings.webhook_ed25519_keys, settings.webhook_rsa_keys)
+        runtime = cls(
+            settings=settings,
+            engine=engine,
+            sessions=sessions,
+            vault=vault,
+            tenants=TenantRepo(sessions),
+            connections=connections,
+            inbox=inbox,
+            ghl=ghl,
+            tokens=tokens,
+            oauth=ConnectionService(app, signer, ghl.oauth, tokens) if app else None,
+            actions=ActionService(default_registry(), connections, ghl),
+            events_queue=events_queue,
+            actions_queue=actions_queue,
+            receiver=WebhookReceiver(
+                keys,
+                inbox,
+                connections,
+                events_queue,
+                allowlist=parse_networks(settings.webhook_ip_allowlist),
+            ),
+            processor=EventProcessor(inbox, connections),
+        )
+        if with_worker if with_worker is not None else settings.run_worker:
+            runtime.start_workers()
+        return runtime
+
+    def start_workers(self) -> None:
+        """Run the event and action workers, and the inbox sweeper, as tasks of this process."""
+        handlers: dict[str, dict[str, Handler]] = {
+            EVENTS_QUEUE: {WEBHOOK_PROCESS_JOB: self.processor},
+            ACTIONS_QUEUE: {ACTION_JOB: action_job_handler(self.actions)},
+        }
+        for queue_name, table in handlers.items():
+            queue = self.events_queue if queue_name == EVENTS_QUEUE else self.actions_queue
+            worker = _make_worker(self.settings, self.sessions, queue, queue_name, table)
+            self.workers.append(worker)
+            self._tasks.append(asyncio.create_task(worker.run(), name=f"worker:{queue_name}"))
+        sweeper = InboxSweeper(self.inbox, self.events_queue)
+        self._tasks.append(asyncio.create_task(sweeper.run(), name="inbox-sweeper"))
+
+    async def ready(self) -> dict[str, str]:
+        """Dependency checks for /readyz: the database, and Redis when configured."""
+        checks: dict[str, str] = {}
+        try:
+            async with self.engine.connect() as conn:
+                await conn.execute(text("SELECT 1"))
+            checks["database"] = "ok"
+        except Exception as exc:
+            checks["database"] = f"error: {type(exc).__name__}"
+        if self.settings.redis_url:
+            checks["redis"] = await _redis_ping(self.settings.redis_url)
+        return checks
+
+    async def close(self) -> None:
+        for worker in self.workers:
+            await worker.stop()
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        await self.events_queue.close()
+        await self.actions_queue.close()
+        await self.ghl.aclose()
+        await self.engine.dispose()
+
+
+def _oauth_app(settings: Settings) -> OAuthApp | None:
+    if not settings.ghl_client_id or settings.ghl_client_secret is None:
+        return None
+    return OAuthApp(
+        client_id=settings.ghl_client_id,
+        client_secret=settings.ghl_client_secret.get_secret_value(),
+        redirect_uri=settings.ghl_redirect_uri,
+        scopes=tuple(settings.scopes()),
+        auth_url=settings.ghl_auth_url,
+    )
+
+
+def _unconfigured_app(settings: Settings) -> OAuthApp:
+    # Private-integration-only deployments have no OAuth app; refreshing then fails clearly.
+    return OAuthApp("", "", settings.ghl_redirect_uri, (), settings.ghl_auth_url)
+
+
+def _make_queue(settings: Settings, sessions: async_sessionmaker[AsyncSession], name: str) -> Queue:
+    if settings.redis_url:
+        from ghl_bridge.jobs.bullmq import BullMQQueue
+
+        return BullMQQueue(settings.redis_url, name)
+    from ghl_bridge.jobs.inprocess import InProcessQueue
+
+    return InProcessQueue(sessions, name)
+
+
+def _make_worker(
+    settings: Settings,
+    sessions: async_sessionmaker[AsyncSession],
+    queue: Queue,
+    name: str,
+    handlers: dict[str, Handler],
+) -> WorkerRunner:
+    if settings.redis_url:
+        from ghl_bridge.jobs.bullmq import BullMQWorker
+
+        return BullMQWorker(settings.redis_url, name, handlers)
+    from ghl_bridge.jobs.inprocess import InProcessQueue, InProcessWorker
+
+    assert isinstance(queue, InProcessQueue)
+    return InProcessWorker(queue, handlers)
+
+
+async def _redis_ping(url: str) -> str:
+    from redis.asyncio import Redis
+
+    client = Redis.from_url(url, socket_timeout=2)
+    try:
+        await client.ping()
+        return "ok"
+    except Exception as exc:
+        return f"error: {type(exc).__name__}"
+    finally:
+        await client.aclose()
