@@ -1,0 +1,85 @@
+"""Engine and session factories for SQLite (embedded mode) and PostgreSQL (distributed mode).
+
+Imports nothing else of ours. Nothing here runs at import time; entry points call the factories.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
+
+# Applied on every new SQLite connection. WAL lets readers run beside the one writer,
+# synchronous=NORMAL is durable across process crashes under WAL (research/deps.md §8), and
+# busy_timeout makes a second writer wait instead of failing with "database is locked".
+_SQLITE_PRAGMAS = (
+    "PRAGMA journal_mode=WAL",
+    "PRAGMA synchronous=NORMAL",
+    "PRAGMA foreign_keys=ON",
+    "PRAGMA busy_timeout=5000",
+)
+
+
+def _apply_sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    try:
+        for pragma in _SQLITE_PRAGMAS:
+            cursor.execute(pragma)
+    finally:
+        cursor.close()
+
+
+def _sqlite_file(database: str | None) -> Path | None:
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return None
+    return Path(database).expanduser()
+
+
+def make_engine(url: str, *, echo: bool = False) -> AsyncEngine:
+    """Create an async engine for ``url`` (``sqlite+aiosqlite://`` or ``postgresql+asyncpg://``).
+
+    SQLite: the database file's directory is created, and WAL, ``synchronous=NORMAL``,
+    ``foreign_keys=ON`` and ``busy_timeout=5000`` are set on every connection.
+    PostgreSQL: a bounded pool with pre-ping, so connections dropped by a restart or a proxy are
+    replaced instead of failing a request.
+    Both: bound parameters (sealed tokens, raw webhook bodies) are kept out of logs and out of
+    the text of SQLAlchemy exceptions (``hide_parameters``).
+    """
+    sa_url = make_url(url)
+    if sa_url.get_backend_name() == "sqlite":
+        path = _sqlite_file(sa_url.database)
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        engine = create_async_engine(
+            sa_url, echo=echo, hide_parameters=True, connect_args={"timeout": 5.0}
+        )
+        event.listen(engine.sync_engine, "connect", _apply_sqlite_pragmas)
+        return engine
+    return create_async_engine(
+        sa_url,
+        echo=echo,
+        hide_parameters=True,
+        pool_size=10,
+        max_overflow=20,
+        pool_timeout=30,
+        pool_pre_ping=True,
+        pool_recycle=1800,
+    )
+
+
+def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    """Session factory; objects stay readable after commit (``expire_on_commit=False``)."""
+    return async_sessionmaker(engine, expire_on_commit=False)
+
+
+def is_postgres(engine: AsyncEngine) -> bool:
+    """True when the engine talks to PostgreSQL (advisory locks, real row locks available)."""
+    return engine.dialect.name == "postgresql"

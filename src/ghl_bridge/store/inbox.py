@@ -1,0 +1,169 @@
+"""The durable webhook inbox: every GHL delivery recorded once (unique ``webhook_id``).
+
+Recording is INSERT … ON CONFLICT DO NOTHING, so concurrent redeliveries of the same webhook
+create exactly one row on both PostgreSQL and SQLite.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from ghl_bridge.store._repo import Repository
+from ghl_bridge.store.errors import NotFound, StoreError
+from ghl_bridge.store.models import EVENT_STATUSES, SIGNATURE_SCHEMES, WebhookEvent, new_id
+from ghl_bridge.store.types import require_aware
+
+MAX_ERROR_CHARS = 2000
+MAX_LIST_LIMIT = 1000
+
+
+def _insert_ignoring_duplicate(session: AsyncSession, values: dict[str, Any]) -> Any:
+    """The dialect's INSERT … ON CONFLICT (webhook_id) DO NOTHING RETURNING id."""
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        pg_stmt = postgresql.insert(WebhookEvent).values(**values)
+        return pg_stmt.on_conflict_do_nothing(index_elements=["webhook_id"]).returning(
+            WebhookEvent.id
+        )
+    if dialect == "sqlite":
+        lite_stmt = sqlite.insert(WebhookEvent).values(**values)
+        return lite_stmt.on_conflict_do_nothing(index_elements=["webhook_id"]).returning(
+            WebhookEvent.id
+        )
+    raise StoreError(f"unsupported database dialect {dialect!r}")
+
+
+class InboxRepo(Repository):
+    """Webhook events: record once, then mark processed or failed; feeds replay and the sweeper."""
+
+    async def record(
+        self,
+        webhook_id: str,
+        *,
+        event_type: str,
+        location_id: str | None,
+        company_id: str | None,
+        tenant_id: str | None,
+        payload: str,
+        signature_scheme: str,
+        received_at: datetime,
+    ) -> tuple[str, bool]:
+        """Store a delivery unless its ``webhook_id`` is already there; returns ``(id, created)``.
+
+        ``payload`` is kept byte-exact (the raw body, decoded UTF-8). A duplicate returns the
+        existing row's id with ``created=False``. Safe under concurrent calls.
+        """
+        if signature_scheme not in SIGNATURE_SCHEMES:
+            raise ValueError(f"signature_scheme must be one of {SIGNATURE_SCHEMES}")
+        require_aware(received_at, "received_at")
+        values: dict[str, Any] = {
+            "id": new_id("evt_"),
+            "webhook_id": webhook_id,
+            "event_type": event_type,
+            "location_id": location_id,
+            "company_id": company_id,
+            "tenant_id": tenant_id,
+            "payload": payload,
+            "signature_scheme": signature_scheme,
+            "received_at": received_at,
+            "status": "pending",
+            "retry_count": 0,
+        }
+        async with self._sessions.begin() as session:
+            stmt = _insert_ignoring_duplicate(session, values)
+            inserted = (await session.execute(stmt)).scalar_one_or_none()
+            if inserted is not None:
+                return inserted, True
+            # On PostgreSQL (READ COMMITTED) this statement sees the conflicting row, which
+            # was committed before our insert returned.
+            existing = await session.scalar(
+                select(WebhookEvent.id).where(WebhookEvent.webhook_id == webhook_id)
+            )
+        if existing is None:  # pragma: no cover - the conflicting row cannot vanish
+            raise StoreError(f"webhook {webhook_id!r} conflicted but was not found")
+        return existing, False
+
+    async def get(self, event_id: str) -> WebhookEvent | None:
+        """The event with this id, or None."""
+        async with self._sessions() as session:
+            return await session.get(WebhookEvent, event_id)
+
+    async def _set(self, event_id: str, **values: Any) -> None:
+        stmt = (
+            update(WebhookEvent)
+            .where(WebhookEvent.id == event_id)
+            .values(**values)
+            .returning(WebhookEvent.id)
+            .execution_options(synchronize_session=False)
+        )
+        async with self._sessions.begin() as session:
+            if (await session.execute(stmt)).scalar_one_or_none() is None:
+                raise NotFound("webhook event", event_id)
+
+    async def mark_processed(self, event_id: str) -> None:
+        """Mark an event handled. Idempotent; raises `NotFound` for an unknown id."""
+        await self._set(event_id, status="processed", processed_at=self._clock())
+
+    async def mark_failed(self, event_id: str, error: str) -> None:
+        """Mark an event failed, count the attempt and keep the error (first 2,000 characters).
+
+        ``error`` must be a description, not a payload or token. Raises `NotFound`.
+        """
+        await self._set(
+            event_id,
+            status="failed",
+            retry_count=WebhookEvent.retry_count + 1,
+            last_error=error[:MAX_ERROR_CHARS],
+        )
+
+    async def mark_pending(self, event_id: str) -> None:
+        """Put an event back to ``pending`` for a replay (keeps its retry count and last error).
+
+        Raises `NotFound` for an unknown id.
+        """
+        await self._set(event_id, status="pending", processed_at=None)
+
+    async def list(
+        self,
+        status: str | None = None,
+        limit: int = 50,
+        location_id: str | None = None,
+        *,
+        tenant_id: str | None = None,
+    ) -> Sequence[WebhookEvent]:
+        """Newest events first, optionally filtered; ``limit`` is clamped to 1-1000."""
+        if status is not None and status not in EVENT_STATUSES:
+            raise ValueError(f"status must be one of {EVENT_STATUSES}")
+        stmt = select(WebhookEvent).order_by(
+            WebhookEvent.received_at.desc(), WebhookEvent.id.desc()
+        )
+        if status is not None:
+            stmt = stmt.where(WebhookEvent.status == status)
+        if location_id is not None:
+            stmt = stmt.where(WebhookEvent.location_id == location_id)
+        if tenant_id is not None:
+            stmt = stmt.where(WebhookEvent.tenant_id == tenant_id)
+        stmt = stmt.limit(max(1, min(limit, MAX_LIST_LIMIT)))
+        async with self._sessions() as session:
+            return (await session.scalars(stmt)).all()
+
+    async def pending_older_than(self, seconds: float, limit: int = 100) -> Sequence[WebhookEvent]:
+        """Pending events received more than ``seconds`` ago, oldest first.
+
+        The sweeper re-enqueues these: they were stored but their queue message was lost.
+        """
+        cutoff = self._clock() - timedelta(seconds=seconds)
+        stmt = (
+            select(WebhookEvent)
+            .where(WebhookEvent.status == "pending", WebhookEvent.received_at < cutoff)
+            .order_by(WebhookEvent.received_at, WebhookEvent.id)
+            .limit(max(1, min(limit, MAX_LIST_LIMIT)))
+        )
+        async with self._sessions() as session:
+            return (await session.scalars(stmt)).all()

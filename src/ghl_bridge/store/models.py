@@ -1,0 +1,202 @@
+"""SQLAlchemy declarative models: tenants, API keys, GHL connections, webhook inbox, job rows.
+
+Imports nothing above the store. Ids are prefixed strings made in Python (``tnt_…``), so Core
+bulk ``insert()`` and ORM inserts get the same ids. Status columns are strings guarded by CHECK
+constraints (no native enums: they make migrations painful on PostgreSQL).
+"""
+
+from __future__ import annotations
+
+import secrets
+from datetime import datetime
+
+from sqlalchemy import (
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from ghl_bridge.store.types import UTCDateTime, utcnow
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+ID_LENGTH = 64
+USER_TYPES = ("Location", "Company")
+CONNECTION_STATUSES = ("active", "needs_reauth", "revoked")
+EVENT_STATUSES = ("pending", "processed", "failed")
+SIGNATURE_SCHEMES = ("ed25519", "rsa")
+JOB_STATUSES = ("waiting", "active", "completed", "failed")
+
+
+def new_id(prefix: str) -> str:
+    """``prefix`` + 24 random urlsafe characters (144 bits), e.g. ``tnt_3q2…``."""
+    return prefix + secrets.token_urlsafe(18)
+
+
+def _in(column: str, values: tuple[str, ...]) -> str:
+    return f"{column} IN ({', '.join(repr(v) for v in values)})"
+
+
+class Base(DeclarativeBase):
+    """Declarative base with a constraint naming convention (stable names for migrations)."""
+
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class Tenant(Base):
+    """A customer of the bridge (one workflow-platform account); owns keys and connections."""
+
+    __tablename__ = "tenants"
+
+    id: Mapped[str] = mapped_column(
+        String(ID_LENGTH), primary_key=True, default=lambda: new_id("tnt_")
+    )
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    def __repr__(self) -> str:
+        return f"Tenant(id={self.id!r}, name={self.name!r})"
+
+
+class ApiKey(Base):
+    """A tenant API key. Only its sha256 and a display prefix are stored, never the key."""
+
+    __tablename__ = "api_keys"
+
+    id: Mapped[str] = mapped_column(
+        String(ID_LENGTH), primary_key=True, default=lambda: new_id("key_")
+    )
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), index=True)
+    prefix: Mapped[str] = mapped_column(String(12), index=True)
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    def __repr__(self) -> str:
+        return f"ApiKey(id={self.id!r}, tenant_id={self.tenant_id!r}, prefix={self.prefix!r})"
+
+
+class Connection(Base):
+    """OAuth credentials for one GHL location or company (the PRD's GHLCredentials).
+
+    Tokens are sealed by the vault. ``resource_id`` is unique across tenants: one connection per
+    GHL resource. ``version`` is the compare-and-swap counter for token rotation.
+    """
+
+    __tablename__ = "connections"
+    __table_args__ = (
+        CheckConstraint(_in("user_type", USER_TYPES), name="user_type"),
+        CheckConstraint(_in("status", CONNECTION_STATUSES), name="status"),
+    )
+
+    id: Mapped[str] = mapped_column(
+        String(ID_LENGTH), primary_key=True, default=lambda: new_id("con_")
+    )
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"), index=True)
+    user_type: Mapped[str] = mapped_column(String(16))
+    company_id: Mapped[str] = mapped_column(String(ID_LENGTH))
+    location_id: Mapped[str | None] = mapped_column(String(ID_LENGTH))
+    resource_id: Mapped[str] = mapped_column(String(ID_LENGTH), unique=True)
+    access_token_sealed: Mapped[str] = mapped_column(Text)
+    refresh_token_sealed: Mapped[str | None] = mapped_column(Text)
+    key_id: Mapped[str] = mapped_column(String(32))
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    scopes: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[str] = mapped_column(String(16), default="active")
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+
+    def __repr__(self) -> str:
+        # Sealed tokens are deliberately left out.
+        return (
+            f"Connection(id={self.id!r}, tenant_id={self.tenant_id!r},"
+            f" resource_id={self.resource_id!r}, status={self.status!r},"
+            f" version={self.version!r})"
+        )
+
+
+class WebhookEvent(Base):
+    """A webhook delivery from GHL in the durable inbox (the PRD's GHLWebhookEvent).
+
+    ``payload`` is the exact raw body as received (decoded UTF-8), the source for replays.
+    ``webhook_id`` is unique: redeliveries are recorded once.
+    """
+
+    __tablename__ = "webhook_events"
+    __table_args__ = (
+        CheckConstraint(_in("status", EVENT_STATUSES), name="status"),
+        CheckConstraint(_in("signature_scheme", SIGNATURE_SCHEMES), name="signature_scheme"),
+        Index("ix_webhook_events_status_received_at", "status", "received_at"),
+        Index("ix_webhook_events_location_id_received_at", "location_id", "received_at"),
+        Index("ix_webhook_events_tenant_id_received_at", "tenant_id", "received_at"),
+    )
+
+    id: Mapped[str] = mapped_column(
+        String(ID_LENGTH), primary_key=True, default=lambda: new_id("evt_")
+    )
+    webhook_id: Mapped[str] = mapped_column(String(128), unique=True)
+    location_id: Mapped[str | None] = mapped_column(String(ID_LENGTH))
+    company_id: Mapped[str | None] = mapped_column(String(ID_LENGTH))
+    tenant_id: Mapped[str | None] = mapped_column(ForeignKey("tenants.id", ondelete="SET NULL"))
+    event_type: Mapped[str] = mapped_column(String(128))
+    payload: Mapped[str] = mapped_column(Text)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    processed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    retry_count: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    signature_scheme: Mapped[str] = mapped_column(String(16))
+
+    def __repr__(self) -> str:
+        return (
+            f"WebhookEvent(id={self.id!r}, webhook_id={self.webhook_id!r},"
+            f" event_type={self.event_type!r}, status={self.status!r})"
+        )
+
+
+class JobRow(Base):
+    """A job of the in-process queue (embedded mode). ``data`` is JSON of ids, never secrets."""
+
+    __tablename__ = "jobs"
+    __table_args__ = (
+        CheckConstraint(_in("status", JOB_STATUSES), name="status"),
+        Index("ix_jobs_status_run_at", "status", "run_at"),
+    )
+
+    id: Mapped[str] = mapped_column(
+        String(ID_LENGTH), primary_key=True, default=lambda: new_id("job_")
+    )
+    queue: Mapped[str] = mapped_column(String(64), index=True)
+    name: Mapped[str] = mapped_column(String(128))
+    dedupe_key: Mapped[str | None] = mapped_column(String(255), unique=True)
+    data: Mapped[str] = mapped_column(Text, default="{}")
+    status: Mapped[str] = mapped_column(String(16), default="waiting")
+    attempts_made: Mapped[int] = mapped_column(Integer, default=0)
+    max_attempts: Mapped[int] = mapped_column(Integer, default=3)
+    run_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    progress: Mapped[str | None] = mapped_column(Text)
+    result: Mapped[str | None] = mapped_column(Text)
+    failed_reason: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    def __repr__(self) -> str:
+        return (
+            f"JobRow(id={self.id!r}, queue={self.queue!r}, name={self.name!r},"
+            f" status={self.status!r})"
+        )
