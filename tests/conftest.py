@@ -7,11 +7,13 @@ test failure instead of a skip, so CI can never go green by skipping the real-se
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import os
 import socket
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -53,6 +55,13 @@ def redis_url() -> str:
     return REDIS_URL
 
 
+def _run(coro: Any) -> None:
+    """Run a coroutine to completion from sync code, even when an event loop is running
+    (async fixtures resolve these fixtures inside pytest-asyncio's loop)."""
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        pool.submit(asyncio.run, coro).result()
+
+
 async def _reset_pg_schema(url: str) -> None:
     import asyncpg  # noqa: PLC0415 - only when PostgreSQL tests run
 
@@ -67,7 +76,7 @@ async def _reset_pg_schema(url: str) -> None:
 @pytest.fixture
 def pg_url(_pg_available: None) -> str:
     """A PostgreSQL database emptied for this test (schema dropped and recreated)."""
-    asyncio.run(_reset_pg_schema(PG_ADMIN_URL))
+    _run(_reset_pg_schema(PG_ADMIN_URL))
     return PG_ADMIN_URL
 
 
@@ -82,7 +91,7 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if request.param == "sqlite":
         return f"sqlite+aiosqlite:///{tmp_path / 'ghl-bridge.db'}"
     _need_service("PostgreSQL", "127.0.0.1", 5432)
-    asyncio.run(_reset_pg_schema(PG_ADMIN_URL))
+    _run(_reset_pg_schema(PG_ADMIN_URL))
     return PG_ADMIN_URL
 
 
@@ -108,6 +117,3 @@ def _stamina_testing() -> Iterator[None]:
     yield
     stamina.set_testing(False)
 
-
-async def _noop() -> AsyncIterator[None]:  # pragma: no cover - keeps the import used
-    yield None

@@ -1,0 +1,280 @@
+"""The queue port on job rows in the database, for the embedded mode (DESIGN §2).
+
+The database is the queue, so a restart loses nothing: a job is a row from `enqueue` to its
+outcome, and a worker that dies mid-job leaves a lease that expires and lets another worker (or
+the restarted one) take the job again. Workers are asyncio tasks inside `serve`; an enqueue
+through the same `InProcessQueue` wakes them at once, anything else (another process, a delayed
+job coming due) is found by polling every `poll_interval_s`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from collections.abc import AsyncIterator, Callable, Mapping
+from datetime import datetime, timedelta
+from typing import Any, Final
+
+import structlog
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from ghl_bridge.jobs.outcome import Completed, Failed, Outcome, Parked, run_attempt
+from ghl_bridge.jobs.payload import check_job_id, check_options, encode_payload
+from ghl_bridge.jobs.port import Handler, Job, JobInfo, JobState, backoff_delay_s
+from ghl_bridge.store.jobs import JobRecord, JobRepo
+from ghl_bridge.store.types import utcnow
+
+_log = structlog.get_logger(__name__)
+
+Clock = Callable[[], datetime]
+
+
+class _Signal:
+    """A broadcast wake-up that cannot be missed.
+
+    A waiter takes a `snapshot()` *before* looking for work and then waits on it; `notify()`
+    sets every event handed out so far, so a notify that lands between the look and the wait
+    still wakes the waiter. Nobody ever clears an event, so one waiter cannot swallow a wake-up
+    meant for all.
+    """
+
+    def __init__(self) -> None:
+        self._event = asyncio.Event()
+
+    def snapshot(self) -> asyncio.Event:
+        return self._event
+
+    def notify(self) -> None:
+        self._event.set()
+        self._event = asyncio.Event()
+
+    @staticmethod
+    async def wait(event: asyncio.Event, timeout_s: float) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(event.wait(), timeout_s)
+
+
+_STATES: Final[Mapping[str, JobState]] = {
+    "waiting": "waiting",
+    "active": "active",
+    "completed": "completed",
+    "failed": "failed",
+}
+
+
+def _info(record: JobRecord, now: datetime) -> JobInfo:
+    state = _STATES.get(record.status, "unknown")
+    if state == "waiting" and record.run_at > now:
+        state = "delayed"
+    data = json.loads(record.data_json)
+    return JobInfo(
+        id=record.id,
+        name=record.name,
+        state=state,
+        data=data if isinstance(data, dict) else {},
+        attempts_made=record.attempts_made,
+        progress=0 if record.progress_json is None else json.loads(record.progress_json),
+        result=None if record.result_json is None else json.loads(record.result_json),
+        failed_reason=record.failed_reason,
+    )
+
+
+class InProcessQueue:
+    """`Queue` and `DeadLetters` on the `jobs` table.
+
+    Job ids are unique across all queues of the database (they are the table's key).
+    """
+
+    def __init__(
+        self,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        queue_name: str,
+        *,
+        clock: Clock = utcnow,
+    ) -> None:
+        self.name = queue_name
+        self.clock = clock
+        self.repo = JobRepo(sessionmaker, clock=clock)
+        self.signal = _Signal()
+
+    async def enqueue(
+        self,
+        name: str,
+        data: Mapping[str, Any],
+        *,
+        job_id: str | None = None,
+        delay_s: float = 0,
+        attempts: int = 5,
+        backoff_s: float = 1.0,
+    ) -> str:
+        """Insert the job row (a no-op for a known `job_id`) and wake this queue's workers."""
+        check_options(delay_s=delay_s, attempts=attempts, backoff_s=backoff_s)
+        data_json = encode_payload(data)
+        if job_id is not None:
+            check_job_id(job_id)
+        stored_id, created = await self.repo.add(
+            self.name,
+            name,
+            data_json,
+            job_id=job_id,
+            dedupe_key=job_id,
+            run_at=self.clock() + timedelta(seconds=delay_s),
+            max_attempts=attempts,
+            backoff_s=backoff_s,
+        )
+        if created:
+            self.signal.notify()
+        return stored_id
+
+    async def get(self, job_id: str) -> JobInfo | None:
+        record = await self.repo.get(job_id)
+        if record is None or record.queue != self.name:
+            return None
+        return _info(record, self.clock())
+
+    async def list_failed(self, limit: int = 100) -> list[JobInfo]:
+        now = self.clock()
+        return [_info(record, now) for record in await self.repo.list_failed(self.name, limit)]
+
+    async def replay(self, job_id: str) -> bool:
+        record = await self.repo.get(job_id)
+        if record is None or record.queue != self.name or not await self.repo.retry_failed(job_id):
+            return False
+        self.signal.notify()
+        return True
+
+    async def close(self) -> None:
+        """Nothing to release: the engine belongs to whoever made the sessionmaker."""
+
+
+class InProcessWorker:
+    """`WorkerRunner` for an `InProcessQueue`: `concurrency` tasks that claim and run jobs.
+
+    A running job's lease is renewed every `lease_s / 3`, so only a dead worker's jobs expire.
+    """
+
+    def __init__(
+        self,
+        queue: InProcessQueue,
+        handlers: Mapping[str, Handler],
+        *,
+        concurrency: int = 4,
+        poll_interval_s: float = 0.5,
+        lease_s: float = 60,
+        clock: Clock | None = None,
+    ) -> None:
+        if concurrency < 1 or poll_interval_s <= 0 or lease_s <= 0:
+            raise ValueError("concurrency, poll_interval_s and lease_s must be positive")
+        self._queue = queue
+        self._repo = queue.repo
+        self._handlers = dict(handlers)
+        self._concurrency = concurrency
+        self._poll_interval_s = poll_interval_s
+        self._lease_s = lease_s
+        self._clock = clock or queue.clock
+        self._stopping = asyncio.Event()
+        self._stopped = asyncio.Event()
+        self._running = False
+
+    async def run(self) -> None:
+        """Run the worker tasks until `stop()`.
+
+        Cancelling `run` instead abandons in-flight jobs to lease expiry, unrecorded.
+        """
+        if self._running:
+            raise RuntimeError("worker is already running")
+        if self._stopping.is_set():
+            return  # stopped before it ever ran: a stopped worker stays stopped
+        self._running = True
+        try:
+            async with asyncio.TaskGroup() as group:
+                for _ in range(self._concurrency):
+                    group.create_task(self._slot())
+        finally:
+            self._running = False
+            self._stopped.set()
+
+    async def stop(self) -> None:
+        """Stop claiming and wait for the jobs in hand to be recorded; final, like BullMQ's."""
+        self._stopping.set()
+        self._queue.signal.notify()
+        if self._running:
+            await self._stopped.wait()
+
+    async def _slot(self) -> None:
+        while not self._stopping.is_set():
+            wake = self._queue.signal.snapshot()
+            try:
+                claimed = await self._repo.claim(self._queue.name, self._clock(), self._lease_s)
+            except Exception:
+                _log.exception("claiming jobs failed", queue=self._queue.name)
+                claimed = []
+            if not claimed:
+                await _Signal.wait(wake, self._poll_interval_s)
+                continue
+            try:
+                await self._execute(claimed[0])
+            except Exception:
+                # The row stays active; its lease expires and the job is taken again.
+                _log.exception("recording a job outcome failed", job_id=claimed[0].id)
+
+    async def _execute(self, record: JobRecord) -> None:
+        if record.attempts_made >= record.max_attempts:
+            reason = "the worker running the last attempt stopped before recording an outcome"
+            await self._repo.fail(record.id, reason, None, count_attempt=False)
+            return
+        async with self._lease_kept(record.id):
+            outcome = await self._attempt(record)
+        if not await self._save(record, outcome):
+            _log.warning("job outcome not recorded: job no longer active", job_id=record.id)
+
+    async def _attempt(self, record: JobRecord) -> Outcome:
+        data = json.loads(record.data_json)
+        if not isinstance(data, dict):
+            return Failed("job data must be a JSON object", permanent=True)
+
+        async def report(value: Any) -> None:
+            await self._repo.set_progress(record.id, json.dumps(value, allow_nan=False))
+
+        job = Job(
+            id=record.id,
+            name=record.name,
+            data=data,
+            attempt=record.attempts_made + 1,
+            report=report,
+        )
+        return await run_attempt(self._handlers, self._queue.name, job)
+
+    async def _save(self, record: JobRecord, outcome: Outcome) -> bool:
+        now = self._clock()
+        if isinstance(outcome, Completed):
+            return await self._repo.complete(record.id, outcome.result_json)
+        if isinstance(outcome, Parked):
+            return await self._repo.park(record.id, now + timedelta(seconds=outcome.delay_s))
+        failures = record.attempts_made + 1
+        retry_at = None
+        if not outcome.permanent and failures < record.max_attempts:
+            retry_at = now + timedelta(seconds=backoff_delay_s(record.backoff_s, failures))
+        return await self._repo.fail(record.id, outcome.reason, retry_at)
+
+    @contextlib.asynccontextmanager
+    async def _lease_kept(self, job_id: str) -> AsyncIterator[None]:
+        """Renew the job's lease in the background while the handler runs."""
+
+        async def renew() -> None:
+            while True:
+                await asyncio.sleep(self._lease_s / 3)
+                until = self._clock() + timedelta(seconds=self._lease_s)
+                try:
+                    await self._repo.extend_lease(job_id, until)
+                except Exception:
+                    _log.exception("renewing a job lease failed", job_id=job_id)
+
+        renewer = asyncio.create_task(renew())
+        try:
+            yield
+        finally:
+            renewer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await renewer

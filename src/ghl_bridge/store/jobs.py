@@ -1,0 +1,285 @@
+"""The job-row repository behind the in-process queue (embedded mode, DESIGN §2).
+
+Every state change is one short transaction, and claiming is one atomic UPDATE, so any number
+of workers (tasks or processes) can share the table:
+- PostgreSQL: the due rows are picked in a CTE with `FOR UPDATE SKIP LOCKED`, so concurrent
+  claimers skip each other's rows instead of queueing behind them or taking the same one.
+- SQLite: there is a single writer, so `UPDATE … RETURNING` over a subselect is atomic on its
+  own (the `FOR UPDATE` clause is not rendered for SQLite).
+A claim sets a lease (`locked_until`). A worker that crashes leaves its jobs `active`; once the
+lease has passed they are claimable again, and that lost attempt counts as used, so a job that
+kills its worker every time ends up failed instead of looping forever.
+
+The per-job retry backoff has no column of its own, so it travels with the payload in `data`
+as `{"payload": …, "backoff_s": …}`; `JobRecord.data_json` is always the bare payload.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from datetime import datetime, timedelta
+from typing import Any, Final
+
+from sqlalchemy import ColumnElement, RowMapping, and_, case, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from ghl_bridge.store._repo import Repository
+from ghl_bridge.store.models import JobRow, new_id
+
+_ENVELOPE_KEYS: Final = frozenset({"payload", "backoff_s"})
+DEFAULT_BACKOFF_S: Final = 1.0
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class JobRecord:
+    """A job row as plain data, detached from any session."""
+
+    id: str
+    queue: str
+    name: str
+    dedupe_key: str | None
+    data_json: str
+    backoff_s: float
+    status: str
+    attempts_made: int
+    max_attempts: int
+    run_at: datetime
+    locked_until: datetime | None
+    progress_json: str | None
+    result_json: str | None
+    failed_reason: str | None
+    created_at: datetime
+    updated_at: datetime
+    finished_at: datetime | None
+
+
+def _wrap(data_json: str, backoff_s: float) -> str:
+    return f'{{"payload":{data_json},"backoff_s":{json.dumps(float(backoff_s))}}}'
+
+
+def _unwrap(stored: str) -> tuple[str, float]:
+    """Split a stored `data` column into (payload JSON, backoff); tolerate a bare payload."""
+    decoded = json.loads(stored)
+    if isinstance(decoded, dict) and decoded.keys() == _ENVELOPE_KEYS:
+        payload = json.dumps(decoded["payload"], separators=(",", ":"), ensure_ascii=False)
+        return payload, float(decoded["backoff_s"])
+    return stored, DEFAULT_BACKOFF_S
+
+
+def _record(row: RowMapping) -> JobRecord:
+    data_json, backoff_s = _unwrap(row["data"])
+    return JobRecord(
+        id=row["id"],
+        queue=row["queue"],
+        name=row["name"],
+        dedupe_key=row["dedupe_key"],
+        data_json=data_json,
+        backoff_s=backoff_s,
+        status=row["status"],
+        attempts_made=row["attempts_made"],
+        max_attempts=row["max_attempts"],
+        run_at=row["run_at"],
+        locked_until=row["locked_until"],
+        progress_json=row["progress"],
+        result_json=row["result"],
+        failed_reason=row["failed_reason"],
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+        finished_at=row["finished_at"],
+    )
+
+
+_COLUMNS: Final = tuple(JobRow.__table__.c)
+
+
+class JobRepo(Repository):
+    """Reads and state transitions of `jobs` rows; each method is its own transaction."""
+
+    async def add(
+        self,
+        queue: str,
+        name: str,
+        data_json: str,
+        *,
+        job_id: str | None = None,
+        dedupe_key: str | None = None,
+        run_at: datetime | None = None,
+        max_attempts: int = 5,
+        backoff_s: float = DEFAULT_BACKOFF_S,
+    ) -> tuple[str, bool]:
+        """Insert a waiting job; return (id, created).
+
+        `INSERT … ON CONFLICT DO NOTHING` (on any unique column: the id or `dedupe_key`) makes a
+        repeated add a no-op that returns the existing job's id, even under concurrent adds.
+        """
+        now = self._clock()
+        values = {
+            "id": job_id or new_id("job_"),
+            "queue": queue,
+            "name": name,
+            "dedupe_key": dedupe_key,
+            "data": _wrap(data_json, backoff_s),
+            "status": "waiting",
+            "attempts_made": 0,
+            "max_attempts": max_attempts,
+            "run_at": run_at or now,
+            "created_at": now,
+            "updated_at": now,
+        }
+        async with self._sessions.begin() as session:
+            insert = postgresql.insert if _is_postgres(session) else sqlite.insert
+            stmt = insert(JobRow).values(values).on_conflict_do_nothing().returning(JobRow.id)
+            created = (await session.execute(stmt)).scalar_one_or_none()
+            if created is not None:
+                return created, True
+            clash = JobRow.id == values["id"]
+            if dedupe_key is not None:
+                clash = or_(clash, JobRow.dedupe_key == dedupe_key)
+            existing = (await session.execute(select(JobRow.id).where(clash).limit(1))).scalar_one()
+            return existing, False
+
+    async def claim(
+        self, queue: str, now: datetime, lease_s: float, limit: int = 1
+    ) -> list[JobRecord]:
+        """Atomically take up to `limit` due jobs of `queue` and lease them until now+lease_s.
+
+        Due means `waiting` with `run_at <= now`, or `active` with an expired lease (its worker
+        died). The predicate is repeated on the UPDATE itself, so a row that changed after it
+        was picked is left alone.
+        """
+        due = _due(queue, now)
+        picked = (
+            select(JobRow.id)
+            .where(due)
+            .order_by(JobRow.run_at, JobRow.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+            .cte("picked")
+            .prefix_with("MATERIALIZED", dialect="postgresql")
+        )
+        stmt = (
+            update(JobRow)
+            .where(JobRow.id.in_(select(picked.c.id)), due)
+            .values(
+                status="active",
+                locked_until=now + timedelta(seconds=lease_s),
+                attempts_made=case(
+                    (JobRow.status == "active", JobRow.attempts_made + 1),
+                    else_=JobRow.attempts_made,
+                ),
+                updated_at=now,
+            )
+            .returning(*_COLUMNS)
+            .execution_options(synchronize_session=False)
+        )
+        async with self._sessions.begin() as session:
+            rows = (await session.execute(stmt)).mappings().all()
+        return sorted((_record(row) for row in rows), key=lambda r: (r.run_at, r.id))
+
+    async def extend_lease(self, job_id: str, locked_until: datetime) -> bool:
+        """Push an active job's lease forward while its handler is still running."""
+        return await self._transition(job_id, locked_until=locked_until)
+
+    async def complete(self, job_id: str, result_json: str) -> bool:
+        """Record success. Applies only to an active job (a straggler cannot undo an outcome)."""
+        now = self._clock()
+        return await self._transition(
+            job_id,
+            status="completed",
+            result=result_json,
+            attempts_made=JobRow.attempts_made + 1,
+            locked_until=None,
+            finished_at=now,
+        )
+
+    async def fail(
+        self, job_id: str, reason: str, retry_at: datetime | None, *, count_attempt: bool = True
+    ) -> bool:
+        """Record a failed attempt: back to waiting until `retry_at`, or failed for good.
+
+        `count_attempt=False` is for an attempt already counted when its lease was reclaimed.
+        """
+        common: dict[str, Any] = {"failed_reason": reason, "locked_until": None}
+        if count_attempt:
+            common["attempts_made"] = JobRow.attempts_made + 1
+        if retry_at is not None:
+            return await self._transition(job_id, status="waiting", run_at=retry_at, **common)
+        return await self._transition(job_id, status="failed", finished_at=self._clock(), **common)
+
+    async def park(self, job_id: str, run_at: datetime) -> bool:
+        """Put an active job back to waiting until `run_at` without using an attempt."""
+        return await self._transition(job_id, status="waiting", run_at=run_at, locked_until=None)
+
+    async def set_progress(self, job_id: str, progress_json: str) -> bool:
+        """Store the handler's latest progress report."""
+        return await self._transition(job_id, progress=progress_json)
+
+    async def get(self, job_id: str) -> JobRecord | None:
+        async with self._sessions() as session:
+            row = (
+                (await session.execute(select(*_COLUMNS).where(JobRow.id == job_id)))
+                .mappings()
+                .one_or_none()
+            )
+        return None if row is None else _record(row)
+
+    async def list_failed(self, queue: str, limit: int = 100) -> list[JobRecord]:
+        """Failed jobs of `queue`, most recently failed first (the dead-letter view)."""
+        stmt = (
+            select(*_COLUMNS)
+            .where(JobRow.queue == queue, JobRow.status == "failed")
+            .order_by(JobRow.finished_at.desc(), JobRow.id)
+            .limit(limit)
+        )
+        async with self._sessions() as session:
+            rows = (await session.execute(stmt)).mappings().all()
+        return [_record(row) for row in rows]
+
+    async def retry_failed(self, job_id: str) -> bool:
+        """Replay a failed job now with a fresh set of attempts; False if it is not failed."""
+        now = self._clock()
+        stmt = (
+            update(JobRow)
+            .where(JobRow.id == job_id, JobRow.status == "failed")
+            .values(
+                status="waiting",
+                run_at=now,
+                attempts_made=0,
+                failed_reason=None,
+                finished_at=None,
+                locked_until=None,
+                updated_at=now,
+            )
+            .returning(JobRow.id)
+            .execution_options(synchronize_session=False)
+        )
+        async with self._sessions.begin() as session:
+            return (await session.execute(stmt)).scalar_one_or_none() is not None
+
+    async def _transition(self, job_id: str, **values: Any) -> bool:
+        """Update an `active` job; False when it is not (finished, reclaimed or unknown)."""
+        stmt = (
+            update(JobRow)
+            .where(JobRow.id == job_id, JobRow.status == "active")
+            .values(updated_at=self._clock(), **values)
+            .returning(JobRow.id)
+            .execution_options(synchronize_session=False)
+        )
+        async with self._sessions.begin() as session:
+            return (await session.execute(stmt)).scalar_one_or_none() is not None
+
+
+def _due(queue: str, now: datetime) -> ColumnElement[bool]:
+    return and_(
+        JobRow.queue == queue,
+        or_(
+            and_(JobRow.status == "waiting", JobRow.run_at <= now),
+            and_(JobRow.status == "active", JobRow.locked_until < now),
+        ),
+    )
+
+
+def _is_postgres(session: AsyncSession) -> bool:
+    return session.get_bind().dialect.name == "postgresql"

@@ -1,0 +1,211 @@
+"""Durability and concurrency of the in-process queue, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine
+from tests.integration.jobs.harness import Calls, migrated_engine, wait_for_state
+
+from ghl_bridge.jobs import Handler, InProcessQueue, InProcessWorker, Job
+from ghl_bridge.store.db import make_engine, make_sessionmaker
+
+QUEUE = "inprocess-test"
+
+
+@pytest.fixture
+async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
+    built = await migrated_engine(database_url)
+    yield built
+    await built.dispose()
+
+
+@asynccontextmanager
+async def running(worker: InProcessWorker) -> AsyncIterator[InProcessWorker]:
+    task = asyncio.create_task(worker.run())
+    try:
+        yield worker
+    finally:
+        await worker.stop()
+        await asyncio.wait_for(task, 10)
+
+
+def fast_worker(
+    queue: InProcessQueue,
+    handlers: Mapping[str, Handler],
+    *,
+    concurrency: int = 4,
+    poll_interval_s: float = 0.02,
+    lease_s: float = 30.0,
+) -> InProcessWorker:
+    return InProcessWorker(
+        queue, handlers, concurrency=concurrency, poll_interval_s=poll_interval_s, lease_s=lease_s
+    )
+
+
+async def test_job_left_active_by_a_crashed_worker_is_taken_again(engine: AsyncEngine) -> None:
+    queue = InProcessQueue(make_sessionmaker(engine), QUEUE)
+    job_id = await queue.enqueue("work", {"id": "x"}, attempts=3)
+    # A worker claims the job and dies: the lease (here already over) is all that is left.
+    [claimed] = await queue.repo.claim(QUEUE, datetime.now(UTC), lease_s=0)
+    assert claimed.id == job_id
+    assert (await wait_for_state(queue, job_id, {"active"})).attempts_made == 0
+    calls = Calls()
+
+    async def handler(job: Job) -> str:
+        await calls.add(job.data, job.attempt)
+        return "recovered"
+
+    async with running(fast_worker(queue, {"work": handler})):
+        info = await wait_for_state(queue, job_id, {"completed"})
+
+    assert info.result == "recovered"
+    assert [attempt for _, _, attempt in calls.items] == [2]  # the lost run counts as attempt 1
+    assert info.attempts_made == 2
+
+
+async def test_a_job_that_kills_its_worker_on_the_last_attempt_ends_failed(
+    engine: AsyncEngine,
+) -> None:
+    queue = InProcessQueue(make_sessionmaker(engine), QUEUE)
+    job_id = await queue.enqueue("poison", {"id": "x"}, attempts=1)
+    await queue.repo.claim(QUEUE, datetime.now(UTC), lease_s=0)
+    calls = Calls()
+
+    async def handler(job: Job) -> None:
+        await calls.add(job.data, job.attempt)
+
+    async with running(fast_worker(queue, {"poison": handler})):
+        info = await wait_for_state(queue, job_id, {"failed"})
+
+    assert len(calls) == 0
+    assert info.attempts_made == 1
+    assert info.failed_reason is not None
+    assert "stopped before recording an outcome" in info.failed_reason
+
+
+async def test_jobs_survive_a_restart(database_url: str) -> None:
+    first = await migrated_engine(database_url)
+    before = InProcessQueue(make_sessionmaker(first), QUEUE)
+    ids = [await before.enqueue("work", {"n": n}) for n in range(3)]
+    await before.close()
+    await first.dispose()
+
+    second = make_engine(database_url)
+    try:
+        after = InProcessQueue(make_sessionmaker(second), QUEUE)
+
+        async def handler(job: Job) -> int:
+            return int(job.data["n"]) * 10
+
+        async with running(fast_worker(after, {"work": handler})):
+            results = [(await wait_for_state(after, i, {"completed"})).result for i in ids]
+    finally:
+        await second.dispose()
+    assert results == [0, 10, 20]
+
+
+async def test_concurrent_workers_never_run_the_same_job_twice(database_url: str) -> None:
+    engines = [await migrated_engine(database_url), make_engine(database_url)]
+    queues = [InProcessQueue(make_sessionmaker(e), QUEUE) for e in engines]
+    invocations: Counter[str] = Counter()
+    calls = Calls()
+
+    async def handler(job: Job) -> None:
+        invocations[job.id] += 1
+        await asyncio.sleep(0.001)  # stands for work, so the workers overlap
+        await calls.add(job.data, job.attempt)
+
+    try:
+        ids = [await queues[0].enqueue("work", {"n": n}) for n in range(50)]
+        async with (
+            running(fast_worker(queues[0], {"work": handler})),
+            running(fast_worker(queues[1], {"work": handler})),
+        ):
+            await calls.wait_for(50, timeout_s=20)
+            for job_id in ids:
+                await wait_for_state(queues[0], job_id, {"completed"})
+    finally:
+        for engine in engines:
+            await engine.dispose()
+    assert sorted(invocations) == sorted(ids)
+    assert set(invocations.values()) == {1}
+
+
+async def test_enqueue_wakes_an_idle_worker_at_once(engine: AsyncEngine) -> None:
+    queue = InProcessQueue(make_sessionmaker(engine), QUEUE)
+
+    async def handler(job: Job) -> str:
+        return "fast"
+
+    worker = fast_worker(queue, {"work": handler}, poll_interval_s=30, concurrency=1)
+    async with running(worker):
+        warm = await queue.enqueue("work", {"n": 0})
+        await wait_for_state(queue, warm, {"completed"}, timeout_s=5)
+        # The worker is now idle with a 30 s poll; only the wake-up can make this quick.
+        job_id = await queue.enqueue("work", {"n": 1})
+        info = await wait_for_state(queue, job_id, {"completed"}, timeout_s=2)
+    assert info.result == "fast"
+
+
+async def test_stop_lets_the_running_job_finish(engine: AsyncEngine) -> None:
+    queue = InProcessQueue(make_sessionmaker(engine), QUEUE)
+    started, release = asyncio.Event(), asyncio.Event()
+
+    async def handler(job: Job) -> str:
+        started.set()
+        await release.wait()
+        return "finished"
+
+    worker = fast_worker(queue, {"work": handler})
+    run_task = asyncio.create_task(worker.run())
+    job_id = await queue.enqueue("work", {"id": "x"})
+    await asyncio.wait_for(started.wait(), 5)
+    stop_task = asyncio.create_task(worker.stop())
+    done, _ = await asyncio.wait({stop_task}, timeout=0.1)
+    assert not done, "stop() returned while a job was still running"
+    release.set()
+    await asyncio.wait_for(stop_task, 5)
+    await asyncio.wait_for(run_task, 5)
+    info = await queue.get(job_id)
+    assert info is not None
+    assert (info.state, info.result) == ("completed", "finished")
+
+
+async def test_a_long_job_keeps_its_lease(engine: AsyncEngine) -> None:
+    queue = InProcessQueue(make_sessionmaker(engine), QUEUE)
+    invocations: Counter[str] = Counter()
+
+    async def slow(job: Job) -> str:
+        invocations[job.id] += 1
+        await asyncio.sleep(1.0)  # three lease lengths of work
+        return "slow"
+
+    job_id = await queue.enqueue("slow", {"id": "x"})
+    async with (
+        running(fast_worker(queue, {"slow": slow}, lease_s=0.3)),
+        running(fast_worker(queue, {"slow": slow}, lease_s=0.3)),
+    ):
+        info = await wait_for_state(queue, job_id, {"completed"})
+    assert info.result == "slow"
+    assert invocations[job_id] == 1
+
+
+async def test_the_clock_decides_when_a_delayed_job_is_due(engine: AsyncEngine) -> None:
+    now = [datetime(2030, 1, 1, tzinfo=UTC)]
+    queue = InProcessQueue(make_sessionmaker(engine), QUEUE, clock=lambda: now[0])
+
+    async def handler(job: Job) -> str:
+        return "due"
+
+    async with running(fast_worker(queue, {"work": handler})):
+        job_id = await queue.enqueue("work", {"id": "x"}, delay_s=3600)
+        assert (await wait_for_state(queue, job_id, {"delayed"})).state == "delayed"
+        now[0] += timedelta(hours=1, seconds=1)
+        info = await wait_for_state(queue, job_id, {"completed"})
+    assert info.result == "due"
