@@ -23,6 +23,7 @@ from ghl_bridge.client.errors import (
     TransportError,
 )
 from ghl_bridge.errors import BridgeError
+from ghl_bridge.jobs.port import PayloadRejectedError
 
 
 def envelope(
@@ -74,6 +75,11 @@ async def _validation(_: Request, exc: Exception) -> JSONResponse:
     return envelope(422, "invalid_request", "the request does not match the API's schema", details)
 
 
+async def _payload(_: Request, exc: Exception) -> JSONResponse:
+    # The queue refuses payloads that are too big or carry secret-looking keys.
+    return envelope(422, "invalid_input", f"cannot queue this input: {exc}")
+
+
 async def _http(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     codes = {401: "unauthorized", 404: "not_found", 405: "method_not_allowed", 413: "too_large"}
@@ -89,3 +95,4 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(TransportError, _client_side)
     app.add_exception_handler(RequestValidationError, _validation)
     app.add_exception_handler(StarletteHTTPException, _http)
+    app.add_exception_handler(PayloadRejectedError, _payload)

@@ -54,7 +54,7 @@ async def list_connections(settings: Settings) -> list[dict[str, Any]]:
             "userType": c.user_type,
             "resourceId": c.resource_id,
             "status": c.status,
-            "expiresAt": c.expires_at.isoformat(),
+            "expiresAt": c.expires_at.isoformat() if c.expires_at else "",
         }
         for c in rows
     ]

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+from pydantic import SecretStr
 from rich.console import Console
 
 from ghl_bridge.api import create_app
@@ -45,15 +46,15 @@ async def run_demo(settings: Settings, *, host: str, port: int, sim_port: int) -
     sim_app = create_sim_app(SimConfig(webhook_urls=(f"{base_url}/webhooks/ghl",)))
     sim_server = servers.make_server(sim_app, host, sim_port)
     tasks = [await servers.start(sim_server)]
-    seed = await _get_json(f"{sim_url}/_sim/seed")
+    seed = await get_json(f"{sim_url}/_sim/seed")
     runtime = await Runtime.start(
-        _demo_settings(settings, base_url, sim_url, seed), with_worker=True
+        simulator_settings(settings, base_url, sim_url, seed), with_worker=True
     )
     api_server = servers.make_server(create_app(runtime=runtime), host, port)
     try:
         tasks.append(await servers.start(api_server))
         info = DemoInfo(base_url, sim_url, await _demo_key(runtime), seed["locations"][0]["id"])
-        await _connect(info)
+        await connect(info.base_url, info.api_key, info.location_id)
         _print_banner(info)
         stop = asyncio.Event()
         servers.install_stop_handler(stop)
@@ -66,15 +67,16 @@ async def run_demo(settings: Settings, *, host: str, port: int, sim_port: int) -
     return 0
 
 
-def _demo_settings(
-    settings: Settings, base_url: str, sim_url: str, seed: dict[str, Any]
+def simulator_settings(
+    settings: Settings, base_url: str, sim_url: str, seed: dict[str, Any], **update: Any
 ) -> Settings:
-    """Embedded defaults pointed at the simulator: its app credentials and its webhook keys."""
+    """``settings`` pointed at the simulator: its app credentials and its webhook keys.
+
+    The demo passes embedded defaults (SQLite, no Redis) in ``update``; tests pass their own.
+    """
     app = seed["app"]
     return settings.model_copy(
         update={
-            "database_url": f"sqlite+aiosqlite:///{DATA_DIR / 'ghl-bridge.db'}",
-            "redis_url": None,
             "ghl_base_url": sim_url,
             "ghl_auth_url": f"{sim_url}/oauth/chooselocation",
             "ghl_client_id": app["clientId"],
@@ -82,13 +84,12 @@ def _demo_settings(
             "ghl_redirect_uri": f"{base_url}/oauth/callback",
             "webhook_ed25519_keys": seed["webhookKeys"]["ed25519"],
             "webhook_rsa_keys": seed["webhookKeys"]["rsa"],
+            **update,
         }
     )
 
 
-def _secret(value: str) -> Any:
-    from pydantic import SecretStr
-
+def _secret(value: str) -> SecretStr:
     return SecretStr(value)
 
 
@@ -103,19 +104,19 @@ async def _demo_key(runtime: Runtime) -> str:
     return key
 
 
-async def _connect(info: DemoInfo) -> None:
+async def connect(base_url: str, api_key: str, location_id: str) -> None:
     """Start OAuth as a user would; the simulator approves and redirects to our callback."""
-    headers = {"Authorization": f"Bearer {info.api_key}"}
+    headers = {"Authorization": f"Bearer {api_key}"}
     async with aiohttp.ClientSession() as session:
-        async with session.post(f"{info.base_url}/v1/connections/authorize", headers=headers) as r:
+        async with session.post(f"{base_url}/v1/connections/authorize", headers=headers) as r:
             r.raise_for_status()
             url = (await r.json())["url"]
-        async with session.get(url, params={"locationId": info.location_id}) as r:
+        async with session.get(url, params={"locationId": location_id}) as r:
             if r.status != 200:
                 raise RuntimeError(f"OAuth connect failed: HTTP {r.status}: {await r.text()}")
 
 
-async def _get_json(url: str) -> dict[str, Any]:
+async def get_json(url: str) -> dict[str, Any]:
     async with aiohttp.ClientSession() as session, session.get(url) as resp:
         resp.raise_for_status()
         data: dict[str, Any] = await resp.json()

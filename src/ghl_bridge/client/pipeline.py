@@ -18,6 +18,7 @@ from urllib.parse import quote
 import aiohttp
 import stamina
 import structlog
+from multidict import CIMultiDict
 
 from ghl_bridge.client import facts
 from ghl_bridge.client.auth import TokenProvider
@@ -213,7 +214,8 @@ class Pipeline:
                 timeout=req.timeout,
             ) as resp:
                 raw = await resp.read()
-                status, resp_headers = resp.status, dict(resp.headers)
+                # Keep header lookups case-insensitive: GHL sends them lower-case.
+                status, resp_headers = resp.status, CIMultiDict(resp.headers)
         except TimeoutError as exc:
             self._log(req, None, started, attempt, error="timeout")
             raise RequestTimeout(f"{call.operation}: no response within the timeout") from exc

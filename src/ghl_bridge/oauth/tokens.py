@@ -169,6 +169,8 @@ class ConnectionTokens:
         return conn
 
     def _fresh(self, conn: Connection) -> bool:
+        if conn.expires_at is None:  # a token GHL issued without an expiry
+            return True
         return conn.expires_at.timestamp() - self._clock() > self._margin_s
 
     def _unseal(self, conn: Connection, which: str) -> str:

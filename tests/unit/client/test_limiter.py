@@ -14,6 +14,13 @@ def test_header_pause_when_burst_spent() -> None:
     assert header_pause_s(headers) == 10.0
 
 
+def test_header_lookup_is_case_insensitive_with_a_multidict() -> None:
+    from multidict import CIMultiDict
+
+    headers = CIMultiDict({"x-ratelimit-remaining": "0", "x-ratelimit-interval-milliseconds": "1000"})
+    assert header_pause_s(headers) == 1.0
+
+
 def test_header_pause_when_daily_spent_uses_daily_reset() -> None:
     headers = {
         "X-RateLimit-Remaining": "40",

@@ -32,7 +32,7 @@ async def list_connections(runtime: RuntimeDep, tenant: TenantDep) -> dict[str, 
                 "locationId": c.location_id,
                 "status": c.status,
                 "scopes": c.scopes.split(),
-                "expiresAt": c.expires_at.isoformat(),
+                "expiresAt": c.expires_at.isoformat() if c.expires_at else None,
                 "updatedAt": c.updated_at.isoformat(),
             }
             for c in rows

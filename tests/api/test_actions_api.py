@@ -1,0 +1,127 @@
+"""REST bad input: every refusal is clear, uses the error envelope, and changes nothing."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.support.stack import Stack
+
+CREATE = "/v1/actions/contacts.create"
+
+
+def _error(resp: object) -> dict[str, object]:
+    body = resp.json()  # type: ignore[attr-defined]
+    assert set(body) == {"error"}
+    assert {"code", "message", "details"} <= set(body["error"])
+    return body["error"]  # type: ignore[no-any-return]
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [{}, {"Authorization": "Bearer ghlb_not-a-real-key"}, {"Authorization": "Basic abc"}, {"Authorization": "Bearer"}],
+)
+async def test_wrong_or_missing_api_key_is_401(stack: Stack, headers: dict[str, str]) -> None:
+    for method, path in (("GET", "/v1/actions"), ("POST", CREATE), ("GET", "/v1/events")):
+        resp = await stack.http.request(
+            method, stack.api_url + path, headers=headers, json={"locationId": "x", "input": {}}
+        )
+        assert resp.status_code == 401, (path, resp.text)
+        assert _error(resp)["code"] == "unauthorized"
+
+
+async def test_another_tenants_location_is_403(stack: Stack) -> None:
+    await stack.connected_tenant("owner")
+    intruder = await stack.tenant("intruder")
+    body = {"locationId": stack.location_id, "input": {"email": "x@example.com"}}
+    resp = await stack.http.post(stack.api_url + CREATE, headers=stack.auth(intruder), json=body)
+    assert resp.status_code == 403
+    assert _error(resp)["code"] == "forbidden"
+    unknown = {"locationId": "nonexistentLocation1", "input": {"email": "x@example.com"}}
+    resp = await stack.http.post(stack.api_url + CREATE, headers=stack.auth(intruder), json=unknown)
+    assert resp.status_code == 403  # same answer: no probing which locations exist
+
+
+@pytest.mark.parametrize(
+    ("body", "needle"),
+    [
+        ('{"locationId": "x", "input": ', "json"),
+        ("[1, 2]", ""),
+        ('{"input": {"email": "a@b.co"}}', "locationId"),
+        ('{"locationId": "x", "input": {}, "surprise": 1}', "surprise"),
+    ],
+)
+async def test_invalid_json_or_envelope_is_422(stack: Stack, body: str, needle: str) -> None:
+    key = await stack.connected_tenant("acme")
+    headers = {**stack.auth(key), "Content-Type": "application/json"}
+    resp = await stack.http.post(stack.api_url + CREATE, headers=headers, content=body)
+    assert resp.status_code == 422, resp.text
+    error = _error(resp)
+    assert error["code"] == "invalid_request"
+    assert needle.lower() in str(error["details"]).lower()
+
+
+@pytest.mark.parametrize(
+    ("data", "path"),
+    [
+        ({"email": "not-an-email"}, "email"),
+        ({"firstName": "A", "emial": "typo@example.com"}, "(root)"),
+        ({"firstName": 42}, "firstName"),
+        ({"tags": "vip"}, "tags"),
+        ({}, "(root)"),
+    ],
+)
+async def test_input_failing_the_action_schema_is_422(stack: Stack, data: dict[str, object], path: str) -> None:
+    key = await stack.connected_tenant("acme")
+    resp = await stack.http.post(
+        stack.api_url + CREATE, headers=stack.auth(key), json={"locationId": stack.location_id, "input": data}
+    )
+    assert resp.status_code == 422, resp.text
+    error = _error(resp)
+    assert error["code"] == "invalid_input"
+    assert path in [d["path"] for d in error["details"]]  # type: ignore[union-attr]
+
+
+async def test_unknown_action_is_404(stack: Stack) -> None:
+    key = await stack.connected_tenant("acme")
+    resp = await stack.http.post(
+        stack.api_url + "/v1/actions/contacts.explode", headers=stack.auth(key), json={"locationId": "x"}
+    )
+    assert resp.status_code == 404
+    assert _error(resp)["code"] == "not_found"
+
+
+async def test_oversized_body_is_413(stack: Stack) -> None:
+    key = await stack.connected_tenant("acme")
+    big = {"locationId": stack.location_id, "input": {"firstName": "x" * (1024 * 1024 + 10)}}
+    resp = await stack.http.post(stack.api_url + CREATE, headers=stack.auth(key), json=big)
+    assert resp.status_code == 413
+    assert _error(resp)["code"] == "too_large"
+
+
+async def test_dry_run_validates_without_calling_ghl(stack: Stack) -> None:
+    key = await stack.connected_tenant("acme")
+    resp = await stack.http.post(
+        stack.api_url + CREATE,
+        headers=stack.auth(key),
+        json={"locationId": stack.location_id, "input": {"email": "dry@example.com"}, "dryRun": True},
+    )
+    assert resp.status_code == 200
+    assert resp.json()["output"]["dryRun"] is True
+    found = await stack.runtime.ghl.contacts.search(
+        stack.location_id, {"filters": [{"field": "email", "operator": "eq", "value": "dry@example.com"}]}
+    )
+    assert found["contacts"] == []
+
+
+async def test_catalogue_lists_schemas(stack: Stack) -> None:
+    key = await stack.tenant("acme")
+    resp = await stack.http.get(stack.api_url + "/v1/actions/contacts.create", headers=stack.auth(key))
+    assert resp.status_code == 200
+    assert resp.json()["inputSchema"]["properties"]["email"]["type"] == "string"
+
+
+async def test_health_and_readiness(stack: Stack) -> None:
+    assert (await stack.http.get(stack.api_url + "/healthz")).json() == {"status": "ok"}
+    ready = await stack.http.get(stack.api_url + "/readyz")
+    assert ready.status_code == 200
+    assert ready.json()["checks"]["database"] == "ok"

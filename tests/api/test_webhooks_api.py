@@ -1,0 +1,143 @@
+"""POST /webhooks/ghl: signature, freshness, dedupe, size — and nothing stored on refusal."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from tests.support.polling import eventually
+from tests.support.signing import event, signer
+from tests.support.stack import Stack
+
+
+async def _count(stack: Stack) -> int:
+    return len(await stack.runtime.inbox.list(limit=500))
+
+
+async def _post(stack: Stack, raw: bytes, headers: dict[str, str], path: str = "/webhooks/ghl") -> tuple[int, dict]:  # type: ignore[type-arg]
+    resp = await stack.http.post(
+        stack.api_url + path, content=raw, headers={"Content-Type": "application/json", **headers}
+    )
+    return resp.status_code, resp.json()
+
+
+def _signed(raw: bytes) -> dict[str, str]:
+    return {"x-ghl-signature": signer().ed25519(raw)}
+
+
+async def test_valid_delivery_is_stored_and_processed(stack: Stack) -> None:
+    raw = event(stack.location_id)
+    status, body = await _post(stack, raw, _signed(raw))
+    assert (status, body["status"]) == (200, "accepted")
+
+    async def processed() -> bool:
+        stored = await stack.runtime.inbox.get(body["eventId"])
+        return stored is not None and stored.status == "processed"
+
+    await eventually(processed)
+    stored = await stack.runtime.inbox.get(body["eventId"])
+    assert stored is not None and stored.payload.encode() == raw  # byte-exact
+
+
+async def test_legacy_rsa_signature_accepted(stack: Stack) -> None:
+    raw = event(stack.location_id)
+    status, _ = await _post(stack, raw, {"x-wh-signature": signer().rsa(raw)})
+    assert status == 200
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {},
+        {"x-ghl-signature": "AAAA"},
+        {"x-ghl-signature": signer().ed25519(b"a different body")},
+        {"x-wh-signature": signer().rsa(b"a different body")},
+    ],
+)
+async def test_bad_or_missing_signature_is_401_and_nothing_stored(stack: Stack, headers: dict[str, str]) -> None:
+    before = await _count(stack)
+    status, body = await _post(stack, event(stack.location_id), headers)
+    assert status == 401
+    assert body["error"]["code"] in ("missing_signature", "bad_signature")
+    assert await _count(stack) == before
+
+
+async def test_duplicate_webhook_id_is_200_and_stored_once(stack: Stack) -> None:
+    raw = event(stack.location_id, webhook_id="dup-0001")
+    first = await _post(stack, raw, _signed(raw))
+    second = await _post(stack, raw, _signed(raw))
+    assert first[0] == second[0] == 200
+    assert (first[1]["status"], second[1]["status"]) == ("accepted", "duplicate")
+    assert first[1]["eventId"] == second[1]["eventId"]
+    rows = [e for e in await stack.runtime.inbox.list(limit=500) if e.webhook_id == "dup-0001"]
+    assert len(rows) == 1
+
+
+@pytest.mark.parametrize("skew", [timedelta(minutes=-6), timedelta(minutes=6), timedelta(days=-2)])
+async def test_stale_timestamp_rejected_and_nothing_stored(stack: Stack, skew: timedelta) -> None:
+    before = await _count(stack)
+    raw = event(stack.location_id, when=datetime.now(UTC) + skew)
+    status, body = await _post(stack, raw, _signed(raw))
+    assert status == 400
+    assert body["error"]["code"] == "stale_timestamp"
+    assert await _count(stack) == before
+
+
+@pytest.mark.parametrize(
+    ("raw", "reason"),
+    [
+        (b"{not json", "invalid_json"),
+        (b"[1,2,3]", "invalid_json"),
+        (json.dumps({"type": "ContactCreate", "timestamp": datetime.now(UTC).isoformat()}).encode(), "missing_webhook_id"),
+    ],
+)
+async def test_malformed_signed_bodies_rejected(stack: Stack, raw: bytes, reason: str) -> None:
+    before = await _count(stack)
+    status, body = await _post(stack, raw, _signed(raw))
+    assert status == 400
+    assert body["error"]["code"] == reason
+    assert await _count(stack) == before
+
+
+async def test_oversized_delivery_is_413(stack: Stack) -> None:
+    raw = event(stack.location_id, padding="x" * (1024 * 1024))
+    status, _ = await _post(stack, raw, _signed(raw))
+    assert status == 413
+
+
+async def test_path_location_must_match_body(stack: Stack) -> None:
+    raw = event(stack.location_id)
+    status, body = await _post(stack, raw, _signed(raw), path=f"/webhooks/ghl/{stack.other_location_id}")
+    assert (status, body["error"]["code"]) == (400, "location_mismatch")
+    status, _ = await _post(stack, raw, _signed(raw), path=f"/webhooks/ghl/{stack.location_id}")
+    assert status == 200
+
+
+async def test_store_failure_answers_429_so_ghl_redelivers(stack: Stack) -> None:
+    original = stack.runtime.inbox.record
+
+    async def broken(**_: object) -> tuple[str, bool]:
+        raise ConnectionError("database down")
+
+    stack.runtime.inbox.record = broken  # type: ignore[method-assign]
+    try:
+        raw = event(stack.location_id)
+        status, body = await _post(stack, raw, _signed(raw))
+    finally:
+        stack.runtime.inbox.record = original  # type: ignore[method-assign]
+    assert (status, body["error"]["code"]) == (429, "store_unavailable")
+
+
+async def test_uninstall_revokes_the_connection(stack: Stack) -> None:
+    await stack.connected_tenant("acme")
+    raw = event(stack.location_id, type_="UNINSTALL", appId="app")
+    status, body = await _post(stack, raw, _signed(raw))
+    assert status == 200
+
+    async def revoked() -> bool:
+        conn = await stack.runtime.connections.get_by_resource(stack.location_id)
+        return conn is not None and conn.status == "revoked"
+
+    await eventually(revoked)
