@@ -14,6 +14,7 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -32,6 +33,11 @@ def _reachable(host: str, port: int) -> bool:
         return False
 
 
+def _endpoint(url: str, default_port: int) -> tuple[str, int]:
+    parsed = urlsplit(url)
+    return parsed.hostname or "127.0.0.1", parsed.port or default_port
+
+
 def _need_service(name: str, host: str, port: int) -> None:
     if _reachable(host, port):
         return
@@ -46,12 +52,12 @@ def _need_service(name: str, host: str, port: int) -> None:
 
 @pytest.fixture(scope="session")
 def _pg_available() -> None:
-    _need_service("PostgreSQL", "127.0.0.1", 5432)
+    _need_service("PostgreSQL", *_endpoint(PG_ADMIN_URL, 5432))
 
 
 @pytest.fixture(scope="session")
 def redis_url() -> str:
-    _need_service("Redis", "127.0.0.1", 6379)
+    _need_service("Redis", *_endpoint(REDIS_URL, 6379))
     return REDIS_URL
 
 
@@ -63,7 +69,7 @@ def _run(coro: Any) -> None:
 
 
 async def _reset_pg_schema(url: str) -> None:
-    import asyncpg  # noqa: PLC0415 - only when PostgreSQL tests run
+    import asyncpg
 
     dsn = url.replace("postgresql+asyncpg://", "postgresql://")
     conn = await asyncpg.connect(dsn)
@@ -90,7 +96,7 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """An empty database URL; every storage-touching test runs on both SQLite and PostgreSQL."""
     if request.param == "sqlite":
         return f"sqlite+aiosqlite:///{tmp_path / 'ghl-bridge.db'}"
-    _need_service("PostgreSQL", "127.0.0.1", 5432)
+    _need_service("PostgreSQL", *_endpoint(PG_ADMIN_URL, 5432))
     _run(_reset_pg_schema(PG_ADMIN_URL))
     return PG_ADMIN_URL
 
@@ -111,9 +117,8 @@ def _clean_environ(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture(autouse=True)
 def _stamina_testing() -> Iterator[None]:
-    import stamina  # noqa: PLC0415
+    import stamina
 
     stamina.set_testing(True, attempts=3)
     yield
     stamina.set_testing(False)
-

@@ -4,7 +4,6 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-
 from tests.support.signing import signer
 from tests.support.stack import Stack, running_stack
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from tests.support.stack import Stack
 
 CREATE = "/v1/actions/contacts.create"
@@ -18,7 +17,12 @@ def _error(resp: object) -> dict[str, object]:
 
 @pytest.mark.parametrize(
     "headers",
-    [{}, {"Authorization": "Bearer ghlb_not-a-real-key"}, {"Authorization": "Basic abc"}, {"Authorization": "Bearer"}],
+    [
+        {},
+        {"Authorization": "Bearer ghlb_not-a-real-key"},
+        {"Authorization": "Basic abc"},
+        {"Authorization": "Bearer"},
+    ],
 )
 async def test_wrong_or_missing_api_key_is_401(stack: Stack, headers: dict[str, str]) -> None:
     for method, path in (("GET", "/v1/actions"), ("POST", CREATE), ("GET", "/v1/events")):
@@ -70,10 +74,14 @@ async def test_invalid_json_or_envelope_is_422(stack: Stack, body: str, needle: 
         ({}, "(root)"),
     ],
 )
-async def test_input_failing_the_action_schema_is_422(stack: Stack, data: dict[str, object], path: str) -> None:
+async def test_input_failing_the_action_schema_is_422(
+    stack: Stack, data: dict[str, object], path: str
+) -> None:
     key = await stack.connected_tenant("acme")
     resp = await stack.http.post(
-        stack.api_url + CREATE, headers=stack.auth(key), json={"locationId": stack.location_id, "input": data}
+        stack.api_url + CREATE,
+        headers=stack.auth(key),
+        json={"locationId": stack.location_id, "input": data},
     )
     assert resp.status_code == 422, resp.text
     error = _error(resp)
@@ -84,7 +92,9 @@ async def test_input_failing_the_action_schema_is_422(stack: Stack, data: dict[s
 async def test_unknown_action_is_404(stack: Stack) -> None:
     key = await stack.connected_tenant("acme")
     resp = await stack.http.post(
-        stack.api_url + "/v1/actions/contacts.explode", headers=stack.auth(key), json={"locationId": "x"}
+        stack.api_url + "/v1/actions/contacts.explode",
+        headers=stack.auth(key),
+        json={"locationId": "x"},
     )
     assert resp.status_code == 404
     assert _error(resp)["code"] == "not_found"
@@ -103,19 +113,26 @@ async def test_dry_run_validates_without_calling_ghl(stack: Stack) -> None:
     resp = await stack.http.post(
         stack.api_url + CREATE,
         headers=stack.auth(key),
-        json={"locationId": stack.location_id, "input": {"email": "dry@example.com"}, "dryRun": True},
+        json={
+            "locationId": stack.location_id,
+            "input": {"email": "dry@example.com"},
+            "dryRun": True,
+        },
     )
     assert resp.status_code == 200
     assert resp.json()["output"]["dryRun"] is True
     found = await stack.runtime.ghl.contacts.search(
-        stack.location_id, {"filters": [{"field": "email", "operator": "eq", "value": "dry@example.com"}]}
+        stack.location_id,
+        {"filters": [{"field": "email", "operator": "eq", "value": "dry@example.com"}]},
     )
     assert found["contacts"] == []
 
 
 async def test_catalogue_lists_schemas(stack: Stack) -> None:
     key = await stack.tenant("acme")
-    resp = await stack.http.get(stack.api_url + "/v1/actions/contacts.create", headers=stack.auth(key))
+    resp = await stack.http.get(
+        stack.api_url + "/v1/actions/contacts.create", headers=stack.auth(key)
+    )
     assert resp.status_code == 200
     assert resp.json()["inputSchema"]["properties"]["email"]["type"] == "string"
 

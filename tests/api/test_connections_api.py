@@ -8,11 +8,11 @@ from typing import Any
 
 import pytest
 from sqlalchemy import MetaData, select
+from tests.support.signing import signer
+from tests.support.stack import Stack, running_stack
 
 from ghl_bridge.oauth.tokens import seal_context
 from ghl_bridge.simulator import SimConfig
-from tests.support.signing import signer
-from tests.support.stack import Stack, running_stack
 
 CREATE = "/v1/actions/contacts.create"
 
@@ -29,9 +29,17 @@ async def _create(stack: Stack, key: str, n: int) -> int:
 async def _plaintext_tokens(stack: Stack) -> list[str]:
     tokens = []
     for conn in await stack.runtime.connections.list():
-        tokens.append(stack.runtime.vault.unseal(conn.access_token_sealed, context=seal_context(conn.resource_id, "access")))
+        tokens.append(
+            stack.runtime.vault.unseal(
+                conn.access_token_sealed, context=seal_context(conn.resource_id, "access")
+            )
+        )
         if conn.refresh_token_sealed:
-            tokens.append(stack.runtime.vault.unseal(conn.refresh_token_sealed, context=seal_context(conn.resource_id, "refresh")))
+            tokens.append(
+                stack.runtime.vault.unseal(
+                    conn.refresh_token_sealed, context=seal_context(conn.resource_id, "refresh")
+                )
+            )
     return tokens
 
 
@@ -71,7 +79,9 @@ async def test_connect_stores_sealed_tokens_and_lists_no_secrets(any_stack: Stac
         {"code": "abc"},
     ],
 )
-async def test_bad_callbacks_are_422_and_store_nothing(stack: Stack, params: dict[str, str]) -> None:
+async def test_bad_callbacks_are_422_and_store_nothing(
+    stack: Stack, params: dict[str, str]
+) -> None:
     resp = await stack.http.get(stack.api_url + "/oauth/callback", params=params)
     assert resp.status_code == 422
     assert await stack.runtime.connections.list() == []
@@ -79,7 +89,9 @@ async def test_bad_callbacks_are_422_and_store_nothing(stack: Stack, params: dic
 
 async def test_replayed_code_is_refused(stack: Stack) -> None:
     key = await stack.tenant("acme")
-    auth = await stack.http.post(stack.api_url + "/v1/connections/authorize", headers=stack.auth(key))
+    auth = await stack.http.post(
+        stack.api_url + "/v1/connections/authorize", headers=stack.auth(key)
+    )
     redirect = await stack.http.get(auth.json()["url"] + f"&locationId={stack.location_id}")
     callback = redirect.headers["location"]
     first = await stack.http.get(callback)
@@ -92,7 +104,9 @@ async def test_replayed_code_is_refused(stack: Stack) -> None:
 async def test_location_of_another_tenant_cannot_be_taken_over(stack: Stack) -> None:
     await stack.connected_tenant("first")
     key = await stack.tenant("second")
-    auth = await stack.http.post(stack.api_url + "/v1/connections/authorize", headers=stack.auth(key))
+    auth = await stack.http.post(
+        stack.api_url + "/v1/connections/authorize", headers=stack.auth(key)
+    )
     redirect = await stack.http.get(auth.json()["url"] + f"&locationId={stack.location_id}")
     resp = await stack.http.get(redirect.headers["location"])
     assert resp.status_code == 409
@@ -105,7 +119,9 @@ async def test_location_of_another_tenant_cannot_be_taken_over(stack: Stack) -> 
 async def short_token_stack(sqlite_url: str, tmp_path: Path) -> Any:
     # Tokens live 301 s and we refresh 300 s before expiry: fresh for ~1 s, then due.
     sim = SimConfig(access_token_ttl_s=301, refresh_grace_s=0.0)
-    async with running_stack(sqlite_url, tmp_path, sim=sim, extra_webhook_keys=(signer().ed_pem, "")) as s:
+    async with running_stack(
+        sqlite_url, tmp_path, sim=sim, extra_webhook_keys=(signer().ed_pem, "")
+    ) as s:
         yield s
 
 
@@ -128,18 +144,26 @@ async def test_burnt_refresh_token_marks_needs_reauth(short_token_stack: Stack) 
     key = await stack.connected_tenant("acme")
     conn = await stack.runtime.connections.get_by_resource(stack.location_id)
     assert conn is not None and conn.refresh_token_sealed is not None
-    stolen = stack.runtime.vault.unseal(conn.refresh_token_sealed, context=seal_context(conn.resource_id, "refresh"))
+    stolen = stack.runtime.vault.unseal(
+        conn.refresh_token_sealed, context=seal_context(conn.resource_id, "refresh")
+    )
     app = stack.seed["app"]
     # Someone else (a leaked copy, a buggy peer) uses our refresh token: GHL rotates it away.
     burnt = await stack.http.post(
         stack.sim_url + "/oauth/token",
-        data={"client_id": app["clientId"], "client_secret": app["clientSecret"], "grant_type": "refresh_token",
-              "refresh_token": stolen, "user_type": "Location"},
+        data={
+            "client_id": app["clientId"],
+            "client_secret": app["clientSecret"],
+            "grant_type": "refresh_token",
+            "refresh_token": stolen,
+            "user_type": "Location",
+        },
     )
     assert burnt.status_code == 200
     await asyncio.sleep(1.2)
     resp = await stack.http.post(
-        stack.api_url + CREATE, headers=stack.auth(key),
+        stack.api_url + CREATE,
+        headers=stack.auth(key),
         json={"locationId": stack.location_id, "input": {"email": "late@example.com"}},
     )
     assert resp.status_code == 409, resp.text

@@ -11,7 +11,9 @@ from tests.support.stack import Stack
 
 
 async def _events(stack: Stack, key: str, **params: str) -> list[dict[str, Any]]:
-    resp = await stack.http.get(f"{stack.api_url}/v1/events", params=params, headers=stack.auth(key))
+    resp = await stack.http.get(
+        f"{stack.api_url}/v1/events", params=params, headers=stack.auth(key)
+    )
     assert resp.status_code == 200, resp.text
     events: list[dict[str, Any]] = resp.json()["events"]
     return events
@@ -23,7 +25,10 @@ async def test_action_to_processed_webhook(any_stack: Stack) -> None:
     resp = await stack.http.post(
         f"{stack.api_url}/v1/actions/contacts.create",
         headers=stack.auth(key),
-        json={"locationId": stack.location_id, "input": {"firstName": "Ada", "email": "ada@example.com"}},
+        json={
+            "locationId": stack.location_id,
+            "input": {"firstName": "Ada", "email": "ada@example.com"},
+        },
     )
     assert resp.status_code == 200, resp.text
     contact = resp.json()["output"]["contact"]
@@ -45,14 +50,23 @@ async def test_async_mode_runs_through_the_queue(any_stack: Stack) -> None:
     stack = any_stack
     key = await stack.connected_tenant("acme")
     headers = {**stack.auth(key), "Idempotency-Key": "order-42"}
-    body = {"locationId": stack.location_id, "input": {"firstName": "Grace", "email": "g@example.com"}}
+    body = {
+        "locationId": stack.location_id,
+        "input": {"firstName": "Grace", "email": "g@example.com"},
+    }
     first = await stack.http.post(
-        f"{stack.api_url}/v1/actions/contacts.create", params={"mode": "async"}, headers=headers, json=body
+        f"{stack.api_url}/v1/actions/contacts.create",
+        params={"mode": "async"},
+        headers=headers,
+        json=body,
     )
     assert first.status_code == 202, first.text
     job_id = first.json()["jobId"]
     again = await stack.http.post(
-        f"{stack.api_url}/v1/actions/contacts.create", params={"mode": "async"}, headers=headers, json=body
+        f"{stack.api_url}/v1/actions/contacts.create",
+        params={"mode": "async"},
+        headers=headers,
+        json=body,
     )
     assert again.json()["jobId"] == job_id  # same Idempotency-Key, same job: it runs once
 

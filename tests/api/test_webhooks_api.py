@@ -6,7 +6,6 @@ import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
-
 from tests.support.polling import eventually
 from tests.support.signing import event, signer
 from tests.support.stack import Stack
@@ -16,7 +15,9 @@ async def _count(stack: Stack) -> int:
     return len(await stack.runtime.inbox.list(limit=500))
 
 
-async def _post(stack: Stack, raw: bytes, headers: dict[str, str], path: str = "/webhooks/ghl") -> tuple[int, dict]:  # type: ignore[type-arg]
+async def _post(
+    stack: Stack, raw: bytes, headers: dict[str, str], path: str = "/webhooks/ghl"
+) -> tuple[int, dict]:  # type: ignore[type-arg]
     resp = await stack.http.post(
         stack.api_url + path, content=raw, headers={"Content-Type": "application/json", **headers}
     )
@@ -56,7 +57,9 @@ async def test_legacy_rsa_signature_accepted(stack: Stack) -> None:
         {"x-wh-signature": signer().rsa(b"a different body")},
     ],
 )
-async def test_bad_or_missing_signature_is_401_and_nothing_stored(stack: Stack, headers: dict[str, str]) -> None:
+async def test_bad_or_missing_signature_is_401_and_nothing_stored(
+    stack: Stack, headers: dict[str, str]
+) -> None:
     before = await _count(stack)
     status, body = await _post(stack, event(stack.location_id), headers)
     assert status == 401
@@ -90,7 +93,12 @@ async def test_stale_timestamp_rejected_and_nothing_stored(stack: Stack, skew: t
     [
         (b"{not json", "invalid_json"),
         (b"[1,2,3]", "invalid_json"),
-        (json.dumps({"type": "ContactCreate", "timestamp": datetime.now(UTC).isoformat()}).encode(), "missing_webhook_id"),
+        (
+            json.dumps(
+                {"type": "ContactCreate", "timestamp": datetime.now(UTC).isoformat()}
+            ).encode(),
+            "missing_webhook_id",
+        ),
     ],
 )
 async def test_malformed_signed_bodies_rejected(stack: Stack, raw: bytes, reason: str) -> None:
@@ -109,7 +117,9 @@ async def test_oversized_delivery_is_413(stack: Stack) -> None:
 
 async def test_path_location_must_match_body(stack: Stack) -> None:
     raw = event(stack.location_id)
-    status, body = await _post(stack, raw, _signed(raw), path=f"/webhooks/ghl/{stack.other_location_id}")
+    status, body = await _post(
+        stack, raw, _signed(raw), path=f"/webhooks/ghl/{stack.other_location_id}"
+    )
     assert (status, body["error"]["code"]) == (400, "location_mismatch")
     status, _ = await _post(stack, raw, _signed(raw), path=f"/webhooks/ghl/{stack.location_id}")
     assert status == 200
@@ -133,7 +143,7 @@ async def test_store_failure_answers_429_so_ghl_redelivers(stack: Stack) -> None
 async def test_uninstall_revokes_the_connection(stack: Stack) -> None:
     await stack.connected_tenant("acme")
     raw = event(stack.location_id, type_="UNINSTALL", appId="app")
-    status, body = await _post(stack, raw, _signed(raw))
+    status, _ = await _post(stack, raw, _signed(raw))
     assert status == 200
 
     async def revoked() -> bool:

@@ -6,11 +6,11 @@ from typing import Any
 
 import httpx
 import pytest
+from tests.support.stack import free_port
 
 from ghl_bridge.cli import servers
 from ghl_bridge.simulator import SimConfig
 from ghl_bridge.simulator import create_app as create_sim_app
-from tests.support.stack import free_port
 
 
 @dataclass
@@ -28,7 +28,9 @@ class Sim:
         return str(self.seed["locations"][0]["pit"])
 
     async def fault(self, kind: str, *, count: int = 1, **extra: Any) -> None:
-        resp = await self.http.post(f"{self.url}/_sim/faults", json={"kind": kind, "count": count, **extra})
+        resp = await self.http.post(
+            f"{self.url}/_sim/faults", json={"kind": kind, "count": count, **extra}
+        )
         resp.raise_for_status()
 
     async def clear_faults(self) -> None:

@@ -7,6 +7,7 @@ import time
 from collections.abc import AsyncIterator
 
 import pytest
+from tests.contract.conftest import Sim
 
 from ghl_bridge.client import (
     AuthenticationError,
@@ -20,7 +21,6 @@ from ghl_bridge.client import (
     StaticTokens,
     UnprocessableEntityError,
 )
-from tests.contract.conftest import Sim
 
 
 def _client(sim: Sim, **options: object) -> GHLClient:
@@ -37,12 +37,16 @@ async def ghl(sim: Sim) -> AsyncIterator[GHLClient]:
 
 
 async def test_contact_lifecycle(ghl: GHLClient, sim: Sim) -> None:
-    created = await ghl.contacts.create(sim.location_id, {"firstName": "Ada", "email": "ada@example.com"})
+    created = await ghl.contacts.create(
+        sim.location_id, {"firstName": "Ada", "email": "ada@example.com"}
+    )
     contact_id = created["contact"]["id"]
     fetched = await ghl.contacts.get(sim.location_id, contact_id)
     assert fetched["contact"]["email"] == "ada@example.com"
     await ghl.contacts.update(sim.location_id, contact_id, {"lastName": "Lovelace"})
-    assert (await ghl.contacts.get(sim.location_id, contact_id))["contact"]["lastName"] == "Lovelace"
+    assert (await ghl.contacts.get(sim.location_id, contact_id))["contact"][
+        "lastName"
+    ] == "Lovelace"
     await ghl.contacts.delete(sim.location_id, contact_id)
     # GHL answers a missing contact with 400 "Contact with id … not found", not 404.
     with pytest.raises(BadRequestError, match="not found") as info:
@@ -52,7 +56,9 @@ async def test_contact_lifecycle(ghl: GHLClient, sim: Sim) -> None:
 
 async def test_search_cursor_walk_has_no_gaps_or_overlaps(ghl: GHLClient, sim: Sim) -> None:
     for n in range(23):
-        await ghl.contacts.create(sim.location_id, {"firstName": f"P{n}", "email": f"p{n}@walk.example"})
+        await ghl.contacts.create(
+            sim.location_id, {"firstName": f"P{n}", "email": f"p{n}@walk.example"}
+        )
     total = (await ghl.contacts.search(sim.location_id, {"pageLimit": 1}))["total"]
     ids = [c["id"] async for c in ghl.contacts.iter_search(sim.location_id, page_limit=7)]
     assert len(ids) == len(set(ids)) == total
@@ -60,15 +66,19 @@ async def test_search_cursor_walk_has_no_gaps_or_overlaps(ghl: GHLClient, sim: S
 
 async def test_ghl_validation_errors_are_typed(ghl: GHLClient, sim: Sim) -> None:
     with pytest.raises(BadRequestError, match="Invalid field"):
-        await ghl.contacts.search(sim.location_id, {"filters": [{"field": "nope", "operator": "eq", "value": 1}]})
+        await ghl.contacts.search(
+            sim.location_id, {"filters": [{"field": "nope", "operator": "eq", "value": 1}]}
+        )
     with pytest.raises(UnprocessableEntityError) as info:
         await ghl.contacts.search(sim.location_id, {"pageLimit": 5000})
     assert info.value.messages
 
 
 async def test_wrong_token_is_authentication_error(sim: Sim) -> None:
-    async with GHLClient(tokens=StaticTokens(default="pit-00000000-0000-0000-0000-000000000000"),
-                         options=ClientOptions(base_url=sim.url)) as ghl:
+    async with GHLClient(
+        tokens=StaticTokens(default="pit-00000000-0000-0000-0000-000000000000"),
+        options=ClientOptions(base_url=sim.url),
+    ) as ghl:
         with pytest.raises(AuthenticationError):
             await ghl.contacts.get(sim.location_id, "x")
 
@@ -94,25 +104,38 @@ async def test_5xx_on_get_is_retried(ghl: GHLClient, sim: Sim) -> None:
 
 
 async def test_5xx_on_keyless_post_is_not_retried(ghl: GHLClient, sim: Sim) -> None:
-    await sim.fault("status", status=502, count=1, match={"method": "POST", "pathPrefix": "/contacts/"})
+    await sim.fault(
+        "status", status=502, count=1, match={"method": "POST", "pathPrefix": "/contacts/"}
+    )
     with pytest.raises(ServerError):
         await ghl.contacts.create(sim.location_id, {"email": "once@example.com"})
 
 
 async def test_5xx_on_keyed_post_is_retried(ghl: GHLClient, sim: Sim) -> None:
-    await sim.fault("status", status=502, count=1, match={"method": "POST", "pathPrefix": "/contacts/"})
+    await sim.fault(
+        "status", status=502, count=1, match={"method": "POST", "pathPrefix": "/contacts/"}
+    )
     created = await ghl.contacts.create(
-        sim.location_id, {"email": "keyed@example.com"}, options=RequestOptions(idempotency_key="k-1")
+        sim.location_id,
+        {"email": "keyed@example.com"},
+        options=RequestOptions(idempotency_key="k-1"),
     )
     assert created["contact"]["id"]
 
 
 async def test_timeout_is_typed_and_retried_for_reads(sim: Sim) -> None:
     async with _client(sim, timeout_s=0.5) as ghl:
-        await sim.fault("timeout", delayMs=3000, count=1, match={"method": "POST", "pathPrefix": "/contacts/search"})
+        await sim.fault(
+            "timeout",
+            delayMs=3000,
+            count=1,
+            match={"method": "POST", "pathPrefix": "/contacts/search"},
+        )
         result = await ghl.contacts.search(sim.location_id, {"pageLimit": 1})  # search is a read
         assert "contacts" in result
-        await sim.fault("timeout", delayMs=3000, count=1, match={"method": "POST", "pathPrefix": "/contacts/"})
+        await sim.fault(
+            "timeout", delayMs=3000, count=1, match={"method": "POST", "pathPrefix": "/contacts/"}
+        )
         with pytest.raises(RequestTimeout):
             await ghl.contacts.create(sim.location_id, {"email": "slow@example.com"})
 

@@ -16,10 +16,10 @@ import time
 from pathlib import Path
 
 import pytest
+from tests.support.stack import free_port
 
 from ghl_bridge.oauth.tokens import seal_context
 from ghl_bridge.vault import KeyRing, Vault
-from tests.support.stack import free_port
 
 pytestmark = pytest.mark.skipif(shutil.which("curl") is None, reason="curl is not installed")
 
@@ -42,7 +42,9 @@ def _read_banner(proc: subprocess.Popen[str], timeout: float = 60) -> list[str]:
 
 
 def _curl(command: str) -> dict[str, object]:
-    out = subprocess.run(command, shell=True, capture_output=True, text=True, timeout=30, check=True)
+    out = subprocess.run(
+        command, shell=True, capture_output=True, text=True, timeout=30, check=True
+    )
     return json.loads(out.stdout)  # type: ignore[no-any-return]
 
 
@@ -52,7 +54,11 @@ def test_demo_flow_as_printed(tmp_path: Path) -> None:
     exe = Path(sys.executable).with_name("ghl-bridge")
     proc = subprocess.Popen(
         [str(exe), "demo", "--port", str(port), "--sim-port", str(sim_port)],
-        cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
     try:
         banner = _read_banner(proc)

@@ -46,8 +46,14 @@ def signer() -> Signer:
     return Signer(ed25519.Ed25519PrivateKey.generate(), rsa.generate_private_key(65537, 2048))
 
 
-def event(location_id: str, *, type_: str = "ContactCreate", when: datetime | None = None,
-          webhook_id: str | None = None, **fields: Any) -> bytes:
+def event(
+    location_id: str,
+    *,
+    type_: str = "ContactCreate",
+    when: datetime | None = None,
+    webhook_id: str | None = None,
+    **fields: Any,
+) -> bytes:
     body = {
         "type": type_,
         "locationId": location_id,

@@ -17,7 +17,9 @@ def test_header_pause_when_burst_spent() -> None:
 def test_header_lookup_is_case_insensitive_with_a_multidict() -> None:
     from multidict import CIMultiDict
 
-    headers = CIMultiDict({"x-ratelimit-remaining": "0", "x-ratelimit-interval-milliseconds": "1000"})
+    headers = CIMultiDict(
+        {"x-ratelimit-remaining": "0", "x-ratelimit-interval-milliseconds": "1000"}
+    )
     assert header_pause_s(headers) == 1.0
 
 
@@ -30,7 +32,9 @@ def test_header_pause_when_daily_spent_uses_daily_reset() -> None:
     assert header_pause_s(headers) == 72750.0
 
 
-@pytest.mark.parametrize("headers", [{}, {"X-RateLimit-Remaining": "5"}, {"X-RateLimit-Remaining": "junk"}])
+@pytest.mark.parametrize(
+    "headers", [{}, {"X-RateLimit-Remaining": "5"}, {"X-RateLimit-Remaining": "junk"}]
+)
 def test_no_pause_while_budget_left(headers: dict[str, str]) -> None:
     assert header_pause_s(headers) is None
 

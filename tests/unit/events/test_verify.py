@@ -5,11 +5,11 @@ import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from tests.support.signing import event, signer
 
 from ghl_bridge.errors import WebhookRejected
 from ghl_bridge.events.keys import GHL_ED25519_PUBLIC_KEY, GHL_RSA_PUBLIC_KEY
 from ghl_bridge.events.verify import WebhookKeys, check_freshness, verify_signature
-from tests.support.signing import event, signer
 
 RAW = event("loc1")
 
@@ -52,7 +52,9 @@ def test_bad_ed25519_never_falls_back_to_rsa(keys: WebhookKeys) -> None:
         {"x-wh-signature": base64.b64encode(b"x" * 256).decode()},
     ],
 )
-def test_missing_or_malformed_signatures_rejected(keys: WebhookKeys, headers: dict[str, str]) -> None:
+def test_missing_or_malformed_signatures_rejected(
+    keys: WebhookKeys, headers: dict[str, str]
+) -> None:
     with pytest.raises(WebhookRejected) as info:
         verify_signature(RAW, headers, keys)
     assert info.value.status == 401
@@ -73,7 +75,6 @@ def test_no_keys_configured_fails_closed() -> None:
 
 def test_key_rotation_accepts_any_listed_key() -> None:
     from cryptography.hazmat.primitives.asymmetric import ed25519
-
     from tests.support.signing import Signer
 
     other = Signer(ed25519.Ed25519PrivateKey.generate(), signer().rsa_key)

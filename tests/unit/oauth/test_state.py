@@ -20,7 +20,7 @@ def test_garbage_rejected(state: str) -> None:
 
 def test_tampered_tenant_rejected() -> None:
     signer = StateSigner(SECRET)
-    body, mac = signer.sign("tnt_1").split(".")
+    _, mac = signer.sign("tnt_1").split(".")
     forged = StateSigner(derive_secret(b"x" * 32, "oauth-state")).sign("tnt_2").split(".")[0]
     with pytest.raises(InvalidState):
         signer.verify(f"{forged}.{mac}")
