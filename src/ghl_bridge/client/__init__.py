@@ -49,8 +49,8 @@ __all__ = [
     "StaticTokens",
     "TokenError",
     "TokenGrant",
-    "TokenRefreshError",
     "TokenProvider",
+    "TokenRefreshError",
     "TransportError",
     "UnprocessableEntityError",
 ]
