@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from ghl_bridge.client import facts
+from ghl_bridge.client.resilience.limiter import parse_rate
 from ghl_bridge.events.keys import GHL_ED25519_PUBLIC_KEY, GHL_RSA_PUBLIC_KEY
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///.ghl-bridge/ghl-bridge.db"
@@ -38,6 +39,9 @@ class Settings(BaseSettings):
     ghl_client_secret: SecretStr | None = None
     ghl_redirect_uri: str = "http://127.0.0.1:8000/oauth/callback"
     ghl_scopes: str = DEFAULT_SCOPES
+    # GHL's burst budget per app and resource. Sandbox agencies get 25/10s; the simulator's
+    # `--rate-limit` sets its own, and this must not exceed what GHL really grants.
+    ghl_rate_limit: str = f"{facts.BURST_MAX}/{facts.BURST_WINDOW_MS // 1000}s"
     webhook_ed25519_keys: str = GHL_ED25519_PUBLIC_KEY
     webhook_rsa_keys: str = GHL_RSA_PUBLIC_KEY
     webhook_ip_allowlist: str = ""
@@ -45,6 +49,12 @@ class Settings(BaseSettings):
     admin_token: SecretStr | None = None
     # Not from the environment in practice; set by `serve --no-worker` and tests.
     run_worker: bool = Field(default=True, exclude=True)
+
+    @field_validator("ghl_rate_limit")
+    @classmethod
+    def _check_rate(cls, value: str) -> str:
+        parse_rate(value)
+        return value
 
     @model_validator(mode="after")
     def _refuse_insecure_prod(self) -> Settings:
@@ -66,6 +76,10 @@ class Settings(BaseSettings):
     @property
     def queue_kind(self) -> Literal["inprocess", "bullmq"]:
         return "bullmq" if self.redis_url else "inprocess"
+
+    def rate_limit(self) -> tuple[int, int]:
+        """(max requests, window in ms) for the client's per-resource limiter."""
+        return parse_rate(self.ghl_rate_limit)
 
     def scopes(self) -> list[str]:
         return self.ghl_scopes.split()

@@ -94,7 +94,11 @@ class Runtime:
         inbox = InboxRepo(sessions)
         app = _oauth_app(settings)
         tokens = ConnectionTokens(app or _unconfigured_app(settings), connections, vault)
-        ghl = GHLClient(tokens=tokens, options=ClientOptions(base_url=settings.ghl_base_url))
+        burst_max, burst_window_ms = settings.rate_limit()
+        options = ClientOptions(
+            base_url=settings.ghl_base_url, burst_max=burst_max, burst_window_ms=burst_window_ms
+        )
+        ghl = GHLClient(tokens=tokens, options=options)
         tokens.bind(ghl.oauth)
         await ghl.pipeline.open()
         signer = StateSigner(derive_secret(keyring.key(keyring.active_kid), "oauth-state"))

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 from rich.console import Console
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from ghl_bridge.config import Settings
 from ghl_bridge.store.connections import ConnectionRepo
@@ -14,16 +17,24 @@ from ghl_bridge.store.migrate import upgrade
 from ghl_bridge.store.tenants import TenantRepo
 
 
-async def create_tenant(settings: Settings, name: str, out: Console, err: Console) -> int:
+@asynccontextmanager
+async def _sessions(settings: Settings) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
+    """A migrated database for one command; the engine is disposed afterwards."""
     await upgrade(settings.database_url)
     engine = make_engine(settings.database_url)
     try:
-        tenant, api_key = await TenantRepo(make_sessionmaker(engine)).create(name)
+        yield make_sessionmaker(engine)
+    finally:
+        await engine.dispose()
+
+
+async def create_tenant(settings: Settings, name: str, out: Console, err: Console) -> int:
+    try:
+        async with _sessions(settings) as sessions:
+            tenant, api_key = await TenantRepo(sessions).create(name)
     except TenantExists:
         err.print(f"[red]a tenant named {name!r} already exists[/red]")
         return 1
-    finally:
-        await engine.dispose()
     out.print(f"tenant {tenant.id} ({tenant.name}) created")
     out.print("API key (shown once, store it now):")
     out.print(api_key, markup=False, highlight=False)
@@ -31,22 +42,14 @@ async def create_tenant(settings: Settings, name: str, out: Console, err: Consol
 
 
 async def list_tenants(settings: Settings) -> list[dict[str, Any]]:
-    await upgrade(settings.database_url)
-    engine = make_engine(settings.database_url)
-    try:
-        rows = await TenantRepo(make_sessionmaker(engine)).list()
-    finally:
-        await engine.dispose()
+    async with _sessions(settings) as sessions:
+        rows = await TenantRepo(sessions).list()
     return [{"id": t.id, "name": t.name, "createdAt": t.created_at.isoformat()} for t in rows]
 
 
 async def list_connections(settings: Settings) -> list[dict[str, Any]]:
-    await upgrade(settings.database_url)
-    engine = make_engine(settings.database_url)
-    try:
-        rows = await ConnectionRepo(make_sessionmaker(engine)).list()
-    finally:
-        await engine.dispose()
+    async with _sessions(settings) as sessions:
+        rows = await ConnectionRepo(sessions).list()
     return [
         {
             "id": c.id,

@@ -149,9 +149,11 @@ class InProcessQueue:
 
 
 class InProcessWorker:
-    """`WorkerRunner` for an `InProcessQueue`: `concurrency` tasks that claim and run jobs.
+    """`WorkerRunner` for an `InProcessQueue`: one dispatcher claims, up to `concurrency` run.
 
-    A running job's lease is renewed every `lease_s / 3`, so only a dead worker's jobs expire.
+    The dispatcher claims as many due jobs as there are free slots in one transaction, so an
+    enqueue wakes one claim, not one per slot (on SQLite every claim is a write). A running
+    job's lease is renewed every `lease_s / 3`, so only a dead worker's jobs expire.
     """
 
     def __init__(
@@ -175,6 +177,8 @@ class InProcessWorker:
         self._clock = clock or queue.clock
         self._stopping = asyncio.Event()
         self._stopped = asyncio.Event()
+        self._slot_free = asyncio.Event()
+        self._busy = 0
         self._running = False
 
     async def run(self) -> None:
@@ -189,8 +193,7 @@ class InProcessWorker:
         self._running = True
         try:
             async with asyncio.TaskGroup() as group:
-                for _ in range(self._concurrency):
-                    group.create_task(self._slot())
+                await self._dispatch(group)
         finally:
             self._running = False
             self._stopped.set()
@@ -198,26 +201,42 @@ class InProcessWorker:
     async def stop(self) -> None:
         """Stop claiming and wait for the jobs in hand to be recorded; final, like BullMQ's."""
         self._stopping.set()
+        self._slot_free.set()
         self._queue.signal.notify()
         if self._running:
             await self._stopped.wait()
 
-    async def _slot(self) -> None:
+    async def _dispatch(self, group: asyncio.TaskGroup) -> None:
         while not self._stopping.is_set():
+            free = self._concurrency - self._busy
+            if free <= 0:
+                self._slot_free.clear()
+                await self._slot_free.wait()
+                continue
             wake = self._queue.signal.snapshot()
             try:
-                claimed = await self._repo.claim(self._queue.name, self._clock(), self._lease_s)
+                claimed = await self._repo.claim(
+                    self._queue.name, self._clock(), self._lease_s, limit=free
+                )
             except Exception:
                 _log.exception("claiming jobs failed", queue=self._queue.name)
                 claimed = []
             if not claimed:
                 await _Signal.wait(wake, self._poll_interval_s)
                 continue
-            try:
-                await self._execute(claimed[0])
-            except Exception:
-                # The row stays active; its lease expires and the job is taken again.
-                _log.exception("recording a job outcome failed", job_id=claimed[0].id)
+            for record in claimed:
+                self._busy += 1
+                group.create_task(self._run_one(record))
+
+    async def _run_one(self, record: JobRecord) -> None:
+        try:
+            await self._execute(record)
+        except Exception:
+            # The row stays active; its lease expires and the job is taken again.
+            _log.exception("recording a job outcome failed", job_id=record.id)
+        finally:
+            self._busy -= 1
+            self._slot_free.set()
 
     async def _execute(self, record: JobRecord) -> None:
         if record.attempts_made >= record.max_attempts:

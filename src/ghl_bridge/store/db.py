@@ -59,7 +59,17 @@ def make_engine(url: str, *, echo: bool = False) -> AsyncEngine:
         if path is not None:
             path.parent.mkdir(parents=True, exist_ok=True)
         engine = create_async_engine(
-            sa_url, echo=echo, hide_parameters=True, connect_args={"timeout": 5.0}
+            sa_url,
+            echo=echo,
+            hide_parameters=True,
+            connect_args={"timeout": 5.0},
+            # One connection, shared in turn: SQLite has one writer anyway, and queueing in
+            # the pool is fair and immediate, where competing connections wait in SQLite's
+            # busy handler (sleeps of up to 100 ms; ingest p99 894 → ~160 ms, see
+            # docs/benchmarks.md).
+            pool_size=1,
+            max_overflow=0,
+            pool_timeout=30,
         )
         event.listen(engine.sync_engine, "connect", _apply_sqlite_pragmas)
         return engine

@@ -36,6 +36,23 @@ class RateLimiter(Protocol):
         ...
 
 
+def parse_rate(text: str) -> tuple[int, int]:
+    """``"100/10s"`` → ``(100, 10_000)``: requests per window in ms. Also ``N/500ms``, ``N/1m``."""
+    count, _, window = text.strip().partition("/")
+    units = {"ms": 1, "s": 1000, "m": 60_000}
+    for suffix in ("ms", "s", "m"):
+        if window.endswith(suffix):
+            number = window[: -len(suffix)] or "1"
+            try:
+                max_requests, window_ms = int(count), round(float(number) * units[suffix])
+            except ValueError:
+                break
+            if max_requests > 0 and window_ms >= 1000:
+                return max_requests, window_ms
+            break
+    raise ValueError(f"rate limit {text!r} is not like '100/10s' (window of at least 1 s)")
+
+
 def header_pause_s(headers: Mapping[str, str]) -> float | None:
     """How long GHL's headers say to hold off, or None if they allow more requests.
 
@@ -70,12 +87,19 @@ class MemoryRateLimiter:
         *,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self._item = RateLimitItemPerSecond(max_requests, max(1, window_ms // 1000))
+        self._item = RateLimitItemPerSecond(max_requests, max(1, round(window_ms / 1000)))
         self._limiter = MovingWindowRateLimiter(MemoryStorage())
         self._paused_until: dict[str, float] = {}
+        self._queues: dict[str, asyncio.Lock] = {}
         self._clock = clock
 
     async def acquire(self, key: str, *, deadline: float) -> None:
+        # One waiter per resource at a time, in arrival order: without it every waiter wakes
+        # at the window's reset and races, and an unlucky caller starves for seconds.
+        async with self._queues.setdefault(key, asyncio.Lock()):
+            await self._acquire(key, deadline)
+
+    async def _acquire(self, key: str, deadline: float) -> None:
         while True:
             wait = self._paused_until.get(key, 0.0) - self._clock()
             if wait <= 0:
