@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from ghl_bridge.client import facts
@@ -47,8 +47,6 @@ class Settings(BaseSettings):
     webhook_ip_allowlist: str = ""
     trusted_proxies: str = ""
     admin_token: SecretStr | None = None
-    # Not from the environment in practice; set by `serve --no-worker` and tests.
-    run_worker: bool = Field(default=True, exclude=True)
 
     @field_validator("ghl_rate_limit")
     @classmethod

@@ -82,7 +82,7 @@ class Runtime:
 
     @classmethod
     async def start(
-        cls, settings: Settings, *, with_worker: bool | None = None, data_dir: Path = DATA_DIR
+        cls, settings: Settings, *, with_worker: bool = True, data_dir: Path = DATA_DIR
     ) -> Runtime:
         """Migrate the database, build every part, and start workers if asked."""
         await upgrade(settings.database_url)
@@ -128,7 +128,7 @@ class Runtime:
             ),
             processor=EventProcessor(inbox, connections),
         )
-        if with_worker if with_worker is not None else settings.run_worker:
+        if with_worker:
             runtime.start_workers()
         return runtime
 

@@ -16,8 +16,11 @@ from ghl_bridge.config import Settings
 from ghl_bridge.runtime import Runtime
 
 
-def create_app(settings: Settings | None = None, *, runtime: Runtime | None = None) -> FastAPI:
-    """Build the app. With ``runtime`` the caller owns its lifecycle; else the lifespan does."""
+def create_app(
+    settings: Settings | None = None, *, runtime: Runtime | None = None, with_worker: bool = True
+) -> FastAPI:
+    """Build the app. With ``runtime`` the caller owns its lifecycle; else the lifespan builds
+    one (running the workers in this process unless ``with_worker`` is False)."""
     cfg = settings or (runtime.settings if runtime else Settings())
 
     @asynccontextmanager
@@ -26,7 +29,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
             app.state.runtime = runtime
             yield
             return
-        owned = await Runtime.start(cfg)
+        owned = await Runtime.start(cfg, with_worker=with_worker)
         app.state.runtime = owned
         try:
             yield

@@ -31,10 +31,10 @@ out = Console()
 err = Console(stderr=True)
 
 
-def load_settings(**overrides: object) -> Settings:
+def load_settings() -> Settings:
     """Read GHL_BRIDGE_* once; a bad value exits with the variable's name, not a traceback."""
     try:
-        return Settings(**overrides)  # type: ignore[arg-type]
+        return Settings()
     except (ValidationError, ConfigError) as exc:
         err.print(f"[red]configuration error:[/red] {exc}")
         raise typer.Exit(2) from None
@@ -53,9 +53,10 @@ def serve(
 
     from ghl_bridge.api import create_app
 
-    settings = load_settings(run_worker=not no_worker)
+    settings = load_settings()
     logs.configure(json=settings.env == "prod")
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+    app = create_app(settings, with_worker=not no_worker)
+    uvicorn.run(app, host=host, port=port, log_level="info")
 
 
 @app.command()
