@@ -125,6 +125,7 @@ class Runtime:
                 connections,
                 events_queue,
                 allowlist=parse_networks(settings.webhook_ip_allowlist),
+                trusted_proxies=parse_networks(settings.trusted_proxies),
             ),
             processor=EventProcessor(inbox, connections),
         )

@@ -151,3 +151,16 @@ async def test_uninstall_revokes_the_connection(stack: Stack) -> None:
         return conn is not None and conn.status == "revoked"
 
     await eventually(revoked)
+
+
+async def test_ip_allowlist_through_trusted_proxy(stack: Stack) -> None:
+    from ghl_bridge.events.receiver import parse_networks
+
+    receiver = stack.runtime.receiver
+    receiver._allowlist = parse_networks("198.51.100.0/24")  # type: ignore[attr-defined]
+    receiver.trusted_proxies = parse_networks("127.0.0.1/32")
+    raw = event(stack.location_id)
+    denied = await _post(stack, raw, {**_signed(raw), "X-Forwarded-For": "203.0.113.5"})
+    assert (denied[0], denied[1]["error"]["code"]) == (403, "ip_not_allowed")
+    allowed = await _post(stack, raw, {**_signed(raw), "X-Forwarded-For": "198.51.100.7"})
+    assert allowed[0] == 200

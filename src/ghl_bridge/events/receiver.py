@@ -35,6 +35,32 @@ def parse_networks(text: str) -> tuple[IPNetwork, ...]:
     return tuple(ipaddress.ip_network(part.strip()) for part in text.split(",") if part.strip())
 
 
+def client_address(
+    peer: str | None, forwarded_for: str | None, trusted: Sequence[IPNetwork]
+) -> str | None:
+    """The delivering client's address, seen through our own proxies only.
+
+    ``X-Forwarded-For`` is read right to left while the hop is one of our trusted proxies; the
+    first untrusted address is the client. A header from an untrusted peer is ignored, so a
+    caller cannot forge its way past the allowlist.
+    """
+    if not trusted or not _within(peer, trusted):
+        return peer
+    hops = [h.strip() for h in (forwarded_for or "").split(",") if h.strip()]
+    for hop in reversed(hops):
+        if not _within(hop, trusted):
+            return hop
+    return hops[0] if hops else peer
+
+
+def _within(address: str | None, networks: Sequence[IPNetwork]) -> bool:
+    try:
+        ip = ipaddress.ip_address(address or "")
+    except ValueError:
+        return False
+    return any(ip in net for net in networks)
+
+
 @dataclass(frozen=True, slots=True)
 class Accepted:
     event_id: str
@@ -50,6 +76,7 @@ class WebhookReceiver:
         queue: Queue,
         *,
         allowlist: Sequence[IPNetwork] = (),
+        trusted_proxies: Sequence[IPNetwork] = (),
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._keys = keys
@@ -57,6 +84,7 @@ class WebhookReceiver:
         self._connections = connections
         self._queue = queue
         self._allowlist = tuple(allowlist)
+        self.trusted_proxies = tuple(trusted_proxies)
         self._clock = clock
 
     async def receive(
@@ -123,13 +151,7 @@ class WebhookReceiver:
             log.warning("webhook.enqueue_failed", event_id=event_id, error=type(exc).__name__)
 
     def _check_ip(self, client_ip: str | None) -> None:
-        if not self._allowlist:
-            return
-        try:
-            address = ipaddress.ip_address(client_ip or "")
-        except ValueError:
-            raise WebhookRejected(403, "ip_not_allowed") from None
-        if not any(address in net for net in self._allowlist):
+        if self._allowlist and not _within(client_ip, self._allowlist):
             raise WebhookRejected(403, "ip_not_allowed")
 
 

@@ -10,7 +10,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from ghl_bridge.errors import WebhookRejected
-from ghl_bridge.events.receiver import MAX_BODY_BYTES
+from ghl_bridge.events.receiver import MAX_BODY_BYTES, client_address
 from ghl_bridge.runtime import Runtime
 
 
@@ -21,7 +21,10 @@ async def receive_webhook(request: Request) -> Response:
         raw.extend(chunk)
         if len(raw) > MAX_BODY_BYTES:
             return _reject(413, "too_large")
-    client_ip = request.client.host if request.client else None
+    peer = request.client.host if request.client else None
+    client_ip = client_address(
+        peer, request.headers.get("x-forwarded-for"), runtime.receiver.trusted_proxies
+    )
     try:
         accepted = await runtime.receiver.receive(
             bytes(raw),
