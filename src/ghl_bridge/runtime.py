@@ -96,7 +96,11 @@ class Runtime:
         tokens = ConnectionTokens(app or _unconfigured_app(settings), connections, vault)
         burst_max, burst_window_ms = settings.rate_limit()
         options = ClientOptions(
-            base_url=settings.ghl_base_url, burst_max=burst_max, burst_window_ms=burst_window_ms
+            base_url=settings.ghl_base_url,
+            burst_max=burst_max,
+            burst_window_ms=burst_window_ms,
+            redis_url=settings.redis_url,  # every serve/worker process shares one budget
+            app_id=settings.ghl_client_id or "app",
         )
         ghl = GHLClient(tokens=tokens, options=options)
         tokens.bind(ghl.oauth)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ghl_bridge.client import facts
+from ghl_bridge.client.resilience.gate import Lane
 
 
 @dataclass(frozen=True, slots=True)
@@ -16,8 +17,11 @@ class ClientOptions:
     max_attempts: attempts per call including the first (429s and retryable 5xx/transport errors).
     deadline_s: wall-clock budget for a call across all its attempts and rate-limit waits.
     burst_max / burst_window_ms: the client-side per-resource budget, kept under GHL's limit.
-    circuit_threshold / circuit_ttl_s: consecutive failures that open a circuit, and how long
-    it stays open before one trial call is let through.
+    circuit_threshold / circuit_ttl_s: consecutive failures that open a location's circuit, and
+    how long it stays open before one trial call is let through; host_circuit_threshold is the
+    same for the whole host (a GHL-wide outage), set higher because many locations feed it.
+    redis_url: share the rate-limit budget across processes (in memory when None).
+    app_id: names this app's budget (GHL counts per app and resource).
     connection_limit: the aiohttp connector's pool size.
     """
 
@@ -30,6 +34,9 @@ class ClientOptions:
     burst_window_ms: int = facts.BURST_WINDOW_MS
     circuit_threshold: int = 5
     circuit_ttl_s: float = 30.0
+    host_circuit_threshold: int = 25
+    redis_url: str | None = None
+    app_id: str = "app"
     connection_limit: int = 100
     user_agent: str = "ghl-bridge/0.1"
     extra_headers: tuple[tuple[str, str], ...] = field(default_factory=tuple)
@@ -37,9 +44,11 @@ class ClientOptions:
 
 @dataclass(frozen=True, slots=True)
 class RequestOptions:
-    """Per-call overrides. An ``idempotency_key`` makes a POST safe to retry after a 5xx."""
+    """Per-call overrides. An ``idempotency_key`` makes a POST safe to retry after a 5xx;
+    ``lane=Lane.BULK`` lets interactive calls go first and leaves them part of each window."""
 
     idempotency_key: str | None = None
+    lane: Lane = Lane.INTERACTIVE
     max_attempts: int | None = None
     timeout_s: float | None = None
     version: str | None = None

@@ -23,6 +23,7 @@ from multidict import CIMultiDict
 from ghl_bridge.client import facts
 from ghl_bridge.client.auth import TokenProvider
 from ghl_bridge.client.errors import (
+    CircuitOpenError,
     ConnectError,
     GHLAPIError,
     GHLError,
@@ -31,9 +32,11 @@ from ghl_bridge.client.errors import (
     RequestTimeout,
     error_class_for,
 )
+from ghl_bridge.client.metrics import ClientMetrics, metrics_for
 from ghl_bridge.client.options import ClientOptions, RequestOptions
 from ghl_bridge.client.resilience.circuit import CircuitBreakers
-from ghl_bridge.client.resilience.limiter import MemoryRateLimiter, RateLimiter
+from ghl_bridge.client.resilience.gate import Lane
+from ghl_bridge.client.resilience.limiter import BudgetLimiter, RateLimiter
 from ghl_bridge.client.resilience.retry import IDEMPOTENT_METHODS, retry_after_s, should_retry
 
 log = structlog.get_logger("ghl_bridge.client")
@@ -88,6 +91,9 @@ class _Prepared:
     headers: dict[str, str]
     timeout: aiohttp.ClientTimeout
     request_id: str
+    lane: Lane
+    budget_key: str
+    host: str
 
 
 class Pipeline:
@@ -101,14 +107,18 @@ class Pipeline:
         *,
         limiter: RateLimiter | None = None,
         breakers: CircuitBreakers | None = None,
+        metrics: ClientMetrics | None = None,
     ) -> None:
         self.options = options
         self._tokens = tokens
         self._operations = operations
-        self._limiter = limiter or MemoryRateLimiter(options.burst_max, options.burst_window_ms)
+        self._limiter = limiter or BudgetLimiter(
+            options.burst_max, options.burst_window_ms, redis_url=options.redis_url
+        )
         self._breakers = breakers or CircuitBreakers(
             options.circuit_threshold, options.circuit_ttl_s
         )
+        self._metrics = metrics or metrics_for()
         self._session: aiohttp.ClientSession | None = None
 
     async def open(self) -> None:
@@ -120,6 +130,7 @@ class Pipeline:
         if self._session is not None:
             await self._session.close()
             self._session = None
+        await self._limiter.aclose()
 
     async def call(self, call: Call, options: RequestOptions | None = None) -> Response:
         """Perform ``call`` with retries; return the decoded 2xx response or raise a GHLError."""
@@ -128,10 +139,14 @@ class Pipeline:
         idempotent = call.idempotent
         if idempotent is None:
             idempotent = prepared.method in IDEMPOTENT_METHODS or opts.idempotency_key is not None
-        deadline = time.monotonic() + self.options.deadline_s
+        # Wall-clock, like the limiter: its shared (Redis) state is compared across processes.
+        deadline = time.time() + self.options.deadline_s
 
         def hook(exc: Exception) -> bool | float:
-            return isinstance(exc, GHLError) and should_retry(exc, idempotent=bool(idempotent))
+            decision = isinstance(exc, GHLError) and should_retry(exc, idempotent=bool(idempotent))
+            if decision is not False:
+                self._metrics.retries.labels(prepared.budget_key, type(exc).__name__).inc()
+            return decision
 
         async for attempt in stamina.retry_context(
             on=hook,
@@ -163,8 +178,13 @@ class Pipeline:
             total=opts.timeout_s or self.options.timeout_s,
             sock_connect=self.options.connect_timeout_s,
         )
-        url = self.options.base_url.rstrip("/") + path
-        return _Prepared(call, spec.method.upper(), url, headers, timeout, request_id)
+        base = self.options.base_url.rstrip("/")
+        budget_key = f"{self.options.app_id}:{call.resource_id or 'app'}"
+        host = base.split("://", 1)[-1]
+        method = spec.method.upper()
+        return _Prepared(
+            call, method, base + path, headers, timeout, request_id, opts.lane, budget_key, host
+        )
 
     async def _attempt(self, req: _Prepared, deadline: float, attempt: int) -> Response:
         call = req.call
@@ -181,15 +201,24 @@ class Pipeline:
     async def _guarded_send(
         self, req: _Prepared, token: str | None, deadline: float, attempt: int
     ) -> tuple[int, Mapping[str, str], Any]:
-        key = req.call.resource_id or "app"
-        await self._limiter.acquire(key, deadline=deadline)
-        async with self._breakers.guard(key):
-            status, headers, data = await self._send(req, token, attempt)
-            if status >= 500:
-                raise self._error(req, status, headers, data)
-        self._limiter.observe(key, headers)
+        key = req.budget_key
+        await self._limiter.acquire(key, deadline=deadline, lane=req.lane)
+        try:
+            async with (
+                self._breakers.guard(f"host:{req.host}", self.options.host_circuit_threshold),
+                self._breakers.guard(f"resource:{key}"),
+            ):
+                status, headers, data = await self._send(req, token, attempt)
+                if status >= 500:
+                    raise self._error(req, status, headers, data)
+        except CircuitOpenError as exc:
+            self._metrics.circuit_rejections.labels(exc.circuit).inc()
+            raise
+        await self._limiter.observe(key, headers)
         if status == 429:
-            self._limiter.pause(key, retry_after_s(headers) or self.options.burst_window_ms / 1000)
+            self._metrics.rate_limited.labels(key).inc()
+            wait = retry_after_s(headers) or self.options.burst_window_ms / 1000
+            await self._limiter.pause(key, wait)
         return status, headers, data
 
     async def _send(
@@ -217,13 +246,21 @@ class Pipeline:
                 # Keep header lookups case-insensitive: GHL sends them lower-case.
                 status, resp_headers = resp.status, CIMultiDict(resp.headers)
         except TimeoutError as exc:
-            self._log(req, None, started, attempt, error="timeout")
+            self._log(req, "timeout", started, attempt)
             raise RequestTimeout(f"{call.operation}: no response within the timeout") from exc
         except aiohttp.ClientError as exc:
-            self._log(req, None, started, attempt, error=type(exc).__name__)
+            self._log(req, "connect_error", started, attempt, error=type(exc).__name__)
             raise ConnectError(f"{call.operation}: {type(exc).__name__}") from exc
-        self._log(req, status, started, attempt, trace_id=_trace_id(raw))
+        self._log(req, str(status), started, attempt, trace_id=_trace_id(raw))
+        self._record_budget(req.budget_key, resp_headers)
         return status, resp_headers, _decode(raw)
+
+    def _record_budget(self, key: str, headers: Mapping[str, str]) -> None:
+        windows = (("burst", facts.HEADER_RL_REMAINING), ("daily", facts.HEADER_RL_DAILY_REMAINING))
+        for window, name in windows:
+            value = headers.get(name)
+            if value is not None and value.isdigit():
+                self._metrics.budget_remaining.labels(key, window).set(int(value))
 
     def _error(
         self, req: _Prepared, status: int, headers: Mapping[str, str], data: Any
@@ -243,23 +280,21 @@ class Pipeline:
             return InvalidGrantError(message, **kwargs)
         return error_class_for(status)(message, **kwargs)
 
-    def _log(
-        self,
-        req: _Prepared,
-        status: int | None,
-        started: float,
-        attempt: int,
-        **extra: Any,
-    ) -> None:
-        # Audit line: never the token, never the body (it carries PII).
+    def _log(self, req: _Prepared, status: str, started: float, attempt: int, **extra: Any) -> None:
+        # Audit line and metrics: never the token, never the body (it carries PII).
+        elapsed = time.perf_counter() - started
+        operation = req.call.operation
+        self._metrics.requests.labels(req.budget_key, operation, status).inc()
+        self._metrics.latency.labels(operation).observe(elapsed)
         log.info(
             "ghl.call",
-            operation=req.call.operation,
+            operation=operation,
             method=req.method,
             resource=req.call.resource_id,
             status=status,
             attempt=attempt,
-            latency_ms=round((time.perf_counter() - started) * 1000, 1),
+            lane=str(req.lane),
+            latency_ms=round(elapsed * 1000, 1),
             request_id=req.request_id,
             **extra,
         )

@@ -20,6 +20,10 @@ def _not_server_side(exc: BaseException) -> bool:
     return isinstance(exc, GHLAPIError) and not isinstance(exc, ServerError)
 
 
+def _always(_: BaseException) -> bool:
+    return True
+
+
 class CircuitBreakers:
     """A family of breakers, created on first use per key."""
 
@@ -27,13 +31,14 @@ class CircuitBreakers:
         self._factory = AsyncCircuitBreakerFactory(
             default_threshold=threshold,
             default_ttl=ttl_s,
-            exclude=[(GHLAPIError, _not_server_side)],
+            # An inner circuit refusing is not a failure of the outer one.
+            exclude=[(GHLAPIError, _not_server_side), (CircuitOpenError, _always)],
         )
 
     @asynccontextmanager
-    async def guard(self, key: str) -> AsyncIterator[None]:
+    async def guard(self, key: str, threshold: int | None = None) -> AsyncIterator[None]:
         """Run the block under the breaker for ``key``; raise CircuitOpenError if it is open."""
-        breaker = await self._factory.get_breaker(key)
+        breaker = await self._factory.get_breaker(key, threshold=threshold)
         try:
             async with breaker:
                 yield
