@@ -33,6 +33,7 @@ from ghl_bridge.oauth.state import StateSigner, derive_secret
 from ghl_bridge.oauth.tokens import ConnectionTokens
 from ghl_bridge.store.connections import ConnectionRepo
 from ghl_bridge.store.db import make_engine, make_sessionmaker
+from ghl_bridge.store.idempotency import IdempotencyRepo
 from ghl_bridge.store.inbox import InboxRepo
 from ghl_bridge.store.migrate import upgrade
 from ghl_bridge.store.tenants import TenantRepo
@@ -120,7 +121,7 @@ class Runtime:
             ghl=ghl,
             tokens=tokens,
             oauth=ConnectionService(app, signer, ghl.oauth, tokens) if app else None,
-            actions=ActionService(default_registry(), connections, ghl),
+            actions=ActionService(default_registry(), connections, ghl, IdempotencyRepo(sessions)),
             events_queue=events_queue,
             actions_queue=actions_queue,
             receiver=WebhookReceiver(

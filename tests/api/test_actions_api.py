@@ -142,3 +142,35 @@ async def test_health_and_readiness(stack: Stack) -> None:
     ready = await stack.http.get(stack.api_url + "/readyz")
     assert ready.status_code == 200
     assert ready.json()["checks"]["database"] == "ok"
+
+
+async def test_metrics_count_ghl_calls_per_location(stack: Stack) -> None:
+    key = await stack.connected_tenant("acme")
+    body = {"locationId": stack.location_id, "input": {"email": "m@example.com"}}
+    assert (
+        await stack.http.post(stack.api_url + CREATE, headers=stack.auth(key), json=body)
+    ).status_code == 200
+    text = (await stack.http.get(stack.api_url + "/metrics")).text
+    line = next(
+        ln
+        for ln in text.splitlines()
+        if ln.startswith("ghl_requests_total{")
+        and stack.location_id in ln
+        and "create-contact" in ln
+    )
+    assert float(line.rsplit(" ", 1)[1]) >= 1
+    assert "ghl_budget_remaining" in text
+    assert key not in text
+
+
+async def test_metrics_need_the_admin_token_when_configured(stack: Stack) -> None:
+    from pydantic import SecretStr
+
+    stack.runtime.settings = stack.runtime.settings.model_copy(
+        update={"admin_token": SecretStr("op-token-123")}
+    )
+    assert (await stack.http.get(stack.api_url + "/metrics")).status_code == 401
+    ok = await stack.http.get(
+        stack.api_url + "/metrics", headers={"Authorization": "Bearer op-token-123"}
+    )
+    assert ok.status_code == 200

@@ -29,7 +29,9 @@ def action_job_handler(service: ActionService) -> Handler:
                 data["action"],
                 data["locationId"],
                 data.get("input") or {},
-                idempotency_key=data.get("idempotencyKey"),
+                # A retried job must not write twice: key it by its job id when the producer
+                # gave no key of its own.
+                idempotency_key=data.get("idempotencyKey") or f"job:{job.id}",
             )
         except (
             BridgeError

@@ -12,17 +12,26 @@ import structlog
 
 from ghl_bridge.actions.registry import JSON, Action, ActionContext, Registry
 from ghl_bridge.client import GHLClient
-from ghl_bridge.errors import Forbidden, InvalidInput, NotFound
+from ghl_bridge.client.errors import GHLAPIError, RateLimitedError, ServerError
+from ghl_bridge.errors import BridgeError, Conflict, Forbidden, InvalidInput, NotFound
 from ghl_bridge.store.connections import ConnectionRepo
+from ghl_bridge.store.idempotency import IdempotencyRepo, request_hash
 
 log = structlog.get_logger("ghl_bridge.actions")
 
 
 class ActionService:
-    def __init__(self, registry: Registry, connections: ConnectionRepo, ghl: GHLClient) -> None:
+    def __init__(
+        self,
+        registry: Registry,
+        connections: ConnectionRepo,
+        ghl: GHLClient,
+        ledger: IdempotencyRepo | None = None,
+    ) -> None:
         self.registry = registry
         self._connections = connections
         self._ghl = ghl
+        self._ledger = ledger
 
     def action(self, name: str) -> Action:
         action = self.registry.get(name)
@@ -69,6 +78,60 @@ class ActionService:
         if dry_run:
             return {"dryRun": True, "action": name, "locationId": location_id, "valid": True}
         ctx = ActionContext(self._ghl, tenant_id, location_id, idempotency_key)
-        output = await action.run(ctx, payload)
+        if idempotency_key is None or self._ledger is None:
+            output = await action.run(ctx, payload)
+        else:
+            output = await self._run_once(action, ctx, payload)
         log.info("action.ran", action=name, tenant=tenant_id, location=location_id)
         return output
+
+    async def _run_once(self, action: Action, ctx: ActionContext, payload: JSON) -> JSON:
+        """Run under the idempotency ledger: the same key gets the first outcome back."""
+        assert self._ledger is not None and ctx.idempotency_key is not None
+        key, tenant = ctx.idempotency_key, ctx.tenant_id
+        claim = await self._ledger.claim(
+            tenant,
+            key,
+            action=action.name,
+            location_id=ctx.location_id,
+            fingerprint=request_hash(action.name, ctx.location_id, payload),
+        )
+        if claim.state == "mismatch":
+            raise InvalidInput("this Idempotency-Key was already used for a different request")
+        if claim.state == "in_progress":
+            raise Conflict("a request with this Idempotency-Key is still running; retry later")
+        if claim.state == "replay":
+            return _replayed(claim.status, claim.response)
+        try:
+            output = await action.run(ctx, payload)
+        except GHLAPIError as exc:
+            if isinstance(exc, ServerError | RateLimitedError):
+                await self._ledger.release(tenant, key)  # transient: the same key may try again
+            else:  # GHL refused it; it would refuse it again
+                failure = {"status": exc.status, "message": exc.message, "traceId": exc.trace_id}
+                await self._ledger.finish(tenant, key, status="failed", response=failure)
+            raise
+        except BaseException:
+            await self._ledger.release(tenant, key)
+            raise
+        await self._ledger.finish(tenant, key, status="succeeded", response=output)
+        return output
+
+
+class ReplayedFailure(BridgeError):
+    """The first request with this Idempotency-Key failed at GHL; the same failure is returned."""
+
+    code = "ghl_refused"
+
+    def __init__(self, failure: dict[str, Any]) -> None:
+        super().__init__(
+            f"GHL refused the first request with this key: {failure.get('message')}",
+            details=failure,
+        )
+        self.status = int(failure.get("status") or 400)
+
+
+def _replayed(status: str | None, response: Any) -> JSON:
+    if status == "succeeded" and isinstance(response, dict):
+        return response
+    raise ReplayedFailure(response if isinstance(response, dict) else {})

@@ -200,3 +200,34 @@ class JobRow(Base):
             f"JobRow(id={self.id!r}, queue={self.queue!r}, name={self.name!r},"
             f" status={self.status!r})"
         )
+
+
+IDEMPOTENCY_STATUSES = ("in_progress", "succeeded", "failed")
+
+
+class IdempotencyRecord(Base):
+    """One Idempotency-Key's outcome, per tenant: a repeated key returns the first result.
+
+    ``request_hash`` fingerprints (action, location, input) so a key reused for a different
+    request is refused instead of silently returning someone else's answer.
+    """
+
+    __tablename__ = "idempotency_records"
+    __table_args__ = (
+        CheckConstraint(_in("status", IDEMPOTENCY_STATUSES), name="status"),
+        Index("uq_idempotency_records_tenant_key", "tenant_id", "key", unique=True),
+    )
+
+    id: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True)
+    tenant_id: Mapped[str] = mapped_column(
+        String(ID_LENGTH), ForeignKey("tenants.id", ondelete="CASCADE")
+    )
+    key: Mapped[str] = mapped_column(String(200))
+    action: Mapped[str] = mapped_column(String(100))
+    location_id: Mapped[str] = mapped_column(String(ID_LENGTH))
+    request_hash: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(20))
+    response: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)

@@ -20,7 +20,7 @@ from ghl_bridge.store.migrate import (
     upgrade,
 )
 
-TABLES = {"tenants", "api_keys", "connections", "webhook_events", "jobs"}
+TABLES = {"tenants", "api_keys", "connections", "webhook_events", "jobs", "idempotency_records"}
 
 
 async def _tables(url: str) -> set[str]:
@@ -33,7 +33,7 @@ async def _tables(url: str) -> set[str]:
 
 
 def test_head_is_the_initial_revision() -> None:
-    assert head_revision() == "0001"
+    assert head_revision() == "0002"
 
 
 def test_migration_files_ship_inside_the_package() -> None:
@@ -46,7 +46,7 @@ def test_migration_files_ship_inside_the_package() -> None:
 async def test_upgrade_creates_the_schema(database_url: str) -> None:
     assert await current(database_url) is None
     await upgrade(database_url)
-    assert await current(database_url) == "0001"
+    assert await current(database_url) == head_revision()
     assert await _tables(database_url) >= TABLES | {"alembic_version"}
 
 
@@ -61,7 +61,7 @@ async def test_upgrade_twice_is_a_noop(database_url: str) -> None:
 
     await upgrade(database_url)
 
-    assert await current(database_url) == "0001"
+    assert await current(database_url) == head_revision()
     engine = make_engine(database_url)
     try:
         async with engine.connect() as conn:
@@ -114,7 +114,7 @@ def test_alembic_command_line_path_uses_its_own_engine(tmp_path: Path) -> None:
     config = alembic_config()
     config.cmd_opts = type("Opts", (), {"x": [f"url={url}"]})()  # type: ignore[assignment]
     command.upgrade(config, "head")
-    assert asyncio.run(current(url)) == "0001"
+    assert asyncio.run(current(url)) == head_revision()
 
 
 def test_offline_mode_renders_sql(capsys: pytest.CaptureFixture[str]) -> None:

@@ -1,0 +1,25 @@
+"""GET /metrics: Prometheus exposition. Behind ``ADMIN_TOKEN`` when one is configured, because
+the labels name locations (identifiers, not PII, but still not for the open internet)."""
+
+from __future__ import annotations
+
+import hmac
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
+
+from ghl_bridge.api.deps import RuntimeDep
+from ghl_bridge.errors import Unauthorized
+
+router = APIRouter(tags=["health"])
+
+
+@router.get("/metrics", operation_id="health-metrics", include_in_schema=False)
+async def metrics(request: Request, runtime: RuntimeDep) -> Response:
+    token = runtime.settings.admin_token
+    if token is not None:
+        sent = request.headers.get("authorization", "").removeprefix("Bearer ").strip()
+        if not hmac.compare_digest(sent.encode(), token.get_secret_value().encode()):
+            raise Unauthorized("send the admin token as 'Authorization: Bearer <token>'")
+    return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)
