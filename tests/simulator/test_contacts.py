@@ -280,3 +280,7 @@ async def test_seed_shape(sim: SimClient) -> None:
     assert all(loc["pit"].startswith("pit-") and loc["name"] for loc in seed["locations"])
     assert seed["webhookKeys"]["ed25519"].startswith("-----BEGIN PUBLIC KEY-----")
     assert seed["webhookKeys"]["rsa"].startswith("-----BEGIN PUBLIC KEY-----")
+    first = seed["locations"][0]
+    assert [len(first[kind]) for kind in ("pipelines", "calendars", "campaigns", "workflows")] == [
+        2, 2, 3, 3,
+    ]  # fmt: skip

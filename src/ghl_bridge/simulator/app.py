@@ -16,7 +16,19 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
-from ghl_bridge.simulator import contacts, oauth, records, search
+from ghl_bridge.simulator import (
+    appointments,
+    calendars,
+    contacts,
+    conversations,
+    enrollment,
+    messages,
+    oauth,
+    opportunities,
+    opportunity_search,
+    records,
+    search,
+)
 from ghl_bridge.simulator.config import SimConfig
 from ghl_bridge.simulator.context import Simulator
 from ghl_bridge.simulator.control import control_routes
@@ -27,7 +39,19 @@ __all__ = ["SimulatorApp", "create_app", "drain", "implemented_operations"]
 
 
 def _endpoints() -> list[Endpoint]:
-    return [*oauth.ENDPOINTS, *contacts.ENDPOINTS, *search.ENDPOINTS, *records.ENDPOINTS]
+    return [
+        *oauth.ENDPOINTS,
+        *contacts.ENDPOINTS,
+        *search.ENDPOINTS,
+        *records.ENDPOINTS,
+        *opportunities.ENDPOINTS,
+        *opportunity_search.ENDPOINTS,
+        *calendars.ENDPOINTS,
+        *appointments.ENDPOINTS,
+        *conversations.ENDPOINTS,
+        *messages.ENDPOINTS,
+        *enrollment.ENDPOINTS,
+    ]
 
 
 def implemented_operations() -> list[str]:

@@ -32,6 +32,8 @@ class SimConfig:
         new pair (GHL's concurrent-refresh window); later reuse is `invalid_grant`.
     webhook_urls: delivery targets present from the start (more via `POST /_sim/webhooks`).
     webhook_retry_delay_s / webhook_max_retries: GHL redelivers only on 429, 6 times ~10 min apart.
+    message_delivery_delay_s: an outbound message is `pending` for this long (real time), then
+        `delivered` with an OutboundMessage event, like a carrier's delivery receipt.
     clock: wall-clock seconds; inject a fake one to test expiry, grace windows and rate limits.
     """
 
@@ -45,6 +47,7 @@ class SimConfig:
     webhook_urls: tuple[str, ...] = ()
     webhook_retry_delay_s: float = 600.0
     webhook_max_retries: int = 6
+    message_delivery_delay_s: float = 0.2
     clock: Callable[[], float] = time.time
 
 

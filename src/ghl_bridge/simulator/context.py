@@ -82,11 +82,21 @@ class Call:
     def require_location(self, location_id: str | None) -> None:
         require_location(self.principal, location_id)
 
-    def validated_body(self) -> dict[str, Any]:
-        """The JSON body, checked against the operation's request DTO from the spec (422)."""
+    def validated_body(
+        self, optional: frozenset[str] = frozenset(), extra: frozenset[str] = frozenset()
+    ) -> dict[str, Any]:
+        """The JSON body, checked against the operation's request DTO from the spec (422).
+
+        `optional` names fields the spec marks required but GHL's live DTO does not (recorded
+        clients omit them and succeed); `extra` names fields GHL accepts that the spec lacks."""
         if not isinstance(self.body, dict):
             raise bad_request("Request body must be a JSON object")
-        errors = dto_errors(self.sim.spec.resolve(self.op.request_schema), self.body)
+        schema = self.sim.spec.resolve(self.op.request_schema)
+        if optional:
+            required = [name for name in schema.get("required", ()) if name not in optional]
+            schema = {**schema, "required": required}
+        checked = {key: value for key, value in self.body.items() if key not in extra}
+        errors = dto_errors(schema, checked)
         if errors:
             raise unprocessable(errors)
         return self.body

@@ -55,13 +55,17 @@ class Endpoint:
 
 
 def api_routes(sim: Simulator, endpoints: list[Endpoint]) -> list[BaseRoute]:
-    """Starlette routes for `endpoints`; "/contacts/" also answers as "/contacts" (Express)."""
-    routes: list[BaseRoute] = []
+    """Starlette routes for `endpoints`; "/contacts/" also answers as "/contacts" (Express).
+
+    Literal segments are tried before parameters at the same depth, so `/opportunities/search`
+    is never taken for `/opportunities/{id}` (GHL's controllers declare the literal first)."""
+    routes: list[Route] = []
     for endpoint in endpoints:
         op = endpoint.spec(sim)
         for path in dict.fromkeys((op.path, op.path.rstrip("/") or "/")):
             routes.append(Route(path, _bind(endpoint, op), methods=[op.method], name=op.op_id))
-    return routes
+    routes.sort(key=lambda r: [part.startswith("{") for part in r.path.split("/")])
+    return list(routes)
 
 
 def _bind(endpoint: Endpoint, op: OpSpec) -> Callable[[Request], Awaitable[Response]]:

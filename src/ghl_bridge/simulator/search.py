@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,7 +29,16 @@ from ghl_bridge.simulator.search_grammar import (
     parse_filters,
 )
 
-__all__ = ["ENDPOINTS", "SearchRequest", "parse_search", "run_search"]
+__all__ = [
+    "ENDPOINTS",
+    "SearchRequest",
+    "SortKey",
+    "compare_cursors",
+    "int_errors",
+    "ordered",
+    "parse_search",
+    "run_search",
+]
 
 MAX_PAGE_LIMIT = 500
 MAX_WINDOW = 10_000
@@ -61,7 +70,7 @@ class SearchRequest:
     sort: tuple[SortKey, ...]
 
 
-def _int_errors(body: dict[str, Any], name: str, low: int, high: int | None) -> list[str]:
+def int_errors(body: dict[str, Any], name: str, low: int, high: int | None) -> list[str]:
     value = body.get(name)
     if value is None:
         return []
@@ -84,7 +93,7 @@ def _body_errors(body: dict[str, Any]) -> list[str]:
         errors += ["locationId must be a string", "locationId should not be empty"]
     if body.get("pageLimit") is None:
         errors.append("pageLimit should not be empty")
-    errors += _int_errors(body, "pageLimit", 1, MAX_PAGE_LIMIT) + _int_errors(body, "page", 1, None)
+    errors += int_errors(body, "pageLimit", 1, MAX_PAGE_LIMIT) + int_errors(body, "page", 1, None)
     query = body.get("query")
     if query is not None and (not isinstance(query, str) or len(query) > MAX_QUERY):
         errors.append(f"query must be a string shorter than or equal to {MAX_QUERY} characters")
@@ -144,7 +153,7 @@ def _sort_value(contact: Contact, field: str) -> Any:
     return value if value not in ("", None) else None
 
 
-def _compare(left: list[Any], right: list[Any], keys: tuple[SortKey, ...]) -> int:
+def compare_cursors(left: list[Any], right: list[Any], keys: tuple[SortKey, ...]) -> int:
     """Order of two cursors `[sortValue..., id]`; missing values last, id ascending last."""
     directions = [key.descending for key in keys] + [False]
     for a, b, descending in zip(left, right, directions, strict=True):
@@ -170,12 +179,17 @@ def _matches_query(contact: Contact, query: str) -> bool:
     return bool(digits) and digits in re.sub(r"\D", "", contact.get("phone") or "")
 
 
-def _ordered(found: list[Contact], keys: tuple[SortKey, ...]) -> list[tuple[Contact, list[Any]]]:
-    """Contacts paired with their cursors, in search order."""
-    pairs = [(c, [*(_sort_value(c, key.field) for key in keys), c["id"]]) for c in found]
+def ordered(
+    found: list[Contact],
+    keys: tuple[SortKey, ...],
+    sort_value: Callable[[Contact, str], Any] | None = None,
+) -> list[tuple[Contact, list[Any]]]:
+    """Records paired with their cursors `[sortValue..., id]`, in search order."""
+    value = sort_value or _sort_value
+    pairs = [(c, [*(value(c, key.field) for key in keys), c["id"]]) for c in found]
 
     def compare(left: tuple[Contact, list[Any]], right: tuple[Contact, list[Any]]) -> int:
-        return _compare(left[1], right[1], keys)
+        return compare_cursors(left[1], right[1], keys)
 
     return sorted(pairs, key=functools.cmp_to_key(compare))
 
@@ -187,7 +201,7 @@ def _after(
     if len(cursor) != len(request.sort) + 1:
         raise bad_request("searchAfter does not match the sort of this search")
     try:
-        return [pair for pair in pairs if _compare(pair[1], cursor, request.sort) > 0]
+        return [pair for pair in pairs if compare_cursors(pair[1], cursor, request.sort) > 0]
     except TypeError as exc:  # e.g. a string where the sort field is a date
         raise bad_request("searchAfter does not match the sort of this search") from exc
 
@@ -200,7 +214,7 @@ def run_search(request: SearchRequest, contacts: Iterable[Contact]) -> tuple[lis
         if all(matches(node, contact) for node in request.filters)
         and (request.query is None or _matches_query(contact, request.query))
     ]
-    pairs = _ordered(found, request.sort)
+    pairs = ordered(found, request.sort)
     if request.search_after is not None:
         page = _after(pairs, request)[: request.page_limit]
     else:

@@ -1,4 +1,8 @@
-"""The `filters` grammar of `POST /contacts/search`: leaves, AND/OR groups, `nested`, evaluation.
+"""The `filters` grammar of GHL's search endpoints: leaves, AND/OR groups, `nested`, evaluation.
+
+One parser and evaluator serve contacts (camelCase fields, `CONTACTS`) and opportunities
+(snake_case fields, defined in opportunity_search); a `Grammar` says which fields exist, which
+operators each takes and how to read a field off a record.
 
 Fields, operators and limits are those of GHL's Contacts Search doc plus what integrators saw
 live (research/ghl-wire-facts.md §1.2-1.3): unknown field → 400 `Invalid field x`; an operator
@@ -10,6 +14,7 @@ from __future__ import annotations
 
 import fnmatch
 import re
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,7 +22,13 @@ from ghl_bridge.simulator.errors import bad_request, unprocessable
 from ghl_bridge.simulator.timefmt import epoch_ms, parse_instant_ms
 
 __all__ = [
+    "CONTACTS",
+    "DATE",
+    "KEYWORD",
     "OPERATORS",
+    "PRESENCE",
+    "TEXT",
+    "Grammar",
     "Group",
     "Leaf",
     "Nested",
@@ -33,10 +44,10 @@ OPERATORS = (
     "exists", "not_exists", "range", "not_range", "contains_set", "contains_not_set", "gt", "gte",
     "lt", "lte", "nested", "nested_not", "has_child", "has_parent",
 )  # fmt: skip
-_PRESENCE = frozenset({"exists", "not_exists"})
-_KEYWORD = frozenset({"eq", "not_eq"}) | _PRESENCE
-_TEXT = _KEYWORD | {"contains", "not_contains", "wildcard", "not_wildcard"}
-_DATE = frozenset({"range"}) | _PRESENCE
+PRESENCE = _PRESENCE = frozenset({"exists", "not_exists"})
+KEYWORD = _KEYWORD = frozenset({"eq", "not_eq"}) | _PRESENCE
+TEXT = _TEXT = _KEYWORD | {"contains", "not_contains", "wildcard", "not_wildcard"}
+DATE = _DATE = frozenset({"range"}) | _PRESENCE
 DATE_FIELDS = frozenset(
     {"dateAdded", "dateUpdated", "dateOfBirth", "lastEmailClickedDate", "lastEmailOpenedDate",
      "lastAppointment", "lastActivity"}
@@ -86,26 +97,36 @@ class Nested:
 Node = Leaf | Group | Nested
 
 
+@dataclass(frozen=True, slots=True)
+class Grammar:
+    """What one search endpoint's filters may name and how a record answers for a field."""
+
+    fields: Mapping[str, frozenset[str]]
+    custom_prefix: str  # "customFields." (contacts) or "custom_fields." (opportunities)
+    date_fields: frozenset[str]
+    value: Callable[[dict[str, Any], str], Any]
+    nested_fields: frozenset[str] = frozenset()
+
+    def operators_for(self, field: str) -> frozenset[str] | None:
+        if field.startswith(self.custom_prefix) and len(field) > len(self.custom_prefix):
+            return _CUSTOM
+        return self.fields.get(field)
+
+
 def _snake(name: str) -> str:
     return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
 
 
-def _operators_for(field: str) -> frozenset[str] | None:
-    if field.startswith("customFields.") and len(field) > len("customFields."):
-        return _CUSTOM
-    return FIELDS.get(field)
-
-
-def parse_filters(raw: Any) -> tuple[Node, ...]:
+def parse_filters(raw: Any, grammar: Grammar | None = None) -> tuple[Node, ...]:
     """Validate the `filters` array (implicitly ANDed) into a tree; raises 400/422 ApiErrors."""
     if raw is None:
         return ()
     if not isinstance(raw, list):
         raise unprocessable(["filters must be an array"])
-    return tuple(_node(item) for item in raw)
+    return tuple(_node(item, grammar or CONTACTS) for item in raw)
 
 
-def _node(raw: Any) -> Node:
+def _node(raw: Any, grammar: Grammar) -> Node:
     if not isinstance(raw, dict):
         raise unprocessable(["each value in filters must be an object"])
     if "group" in raw:
@@ -114,11 +135,11 @@ def _node(raw: Any) -> Node:
         children = raw.get("filters")
         if not isinstance(children, list) or not children:
             raise unprocessable(["filters must be an array"])
-        return Group(raw["group"] == "OR", tuple(_node(child) for child in children))
-    return _leaf(raw, FIELDS_TOP)
+        return Group(raw["group"] == "OR", tuple(_node(child, grammar) for child in children))
+    return _leaf(raw, FIELDS_TOP, grammar)
 
 
-def _leaf(raw: dict[str, Any], scope: str) -> Node:
+def _leaf(raw: dict[str, Any], scope: str, grammar: Grammar) -> Node:
     operator = raw.get("operator")
     if operator not in OPERATORS:
         raise unprocessable(
@@ -128,9 +149,9 @@ def _leaf(raw: dict[str, Any], scope: str) -> Node:
     if not isinstance(field, str) or not field:
         raise unprocessable(["field must be a string", "field should not be empty"])
     allowed = (
-        _operators_for(field)
+        grammar.operators_for(field)
         if scope == FIELDS_TOP
-        else (_KEYWORD if field in NESTED_FIELDS else None)
+        else (_KEYWORD if field in grammar.nested_fields else None)
     )
     if allowed is None:
         raise bad_request(f"Invalid field {field}")
@@ -143,7 +164,7 @@ def _leaf(raw: dict[str, Any], scope: str) -> Node:
             raise unprocessable(["value must be a non-empty array for operator nested"])
         leaves = []
         for item in inner:
-            leaf = _leaf(item, field) if isinstance(item, dict) else None
+            leaf = _leaf(item, field, grammar) if isinstance(item, dict) else None
             if not isinstance(leaf, Leaf):
                 raise unprocessable(["each value in value must be a filter on a nested field"])
             leaves.append(leaf)
@@ -196,25 +217,29 @@ def field_value(contact: dict[str, Any], field: str) -> Any:
     return derived[field] if field in derived else contact.get(field)
 
 
-def matches(node: Node, record: dict[str, Any]) -> bool:
+def matches(node: Node, record: dict[str, Any], grammar: Grammar | None = None) -> bool:
+    grammar = grammar or CONTACTS
     if isinstance(node, Group):
-        results = (matches(item, record) for item in node.items)
+        results = (matches(item, record, grammar) for item in node.items)
         return any(results) if node.any_of else all(results)
     if isinstance(node, Nested):
         items = record.get(node.field) or []
         return any(
-            all(_leaf_matches(leaf, item.get(leaf.field)) for leaf in node.leaves) for item in items
+            all(_leaf_matches(leaf, item.get(leaf.field), False) for leaf in node.leaves)
+            for item in items
         )
-    return _leaf_matches(node, field_value(record, node.field), email=node.field == "email")
+    value = grammar.value(record, node.field)
+    is_date = node.field in grammar.date_fields
+    return _leaf_matches(node, value, is_date, email=node.field == "email")
 
 
-def _leaf_matches(leaf: Leaf, value: Any, *, email: bool = False) -> bool:
+def _leaf_matches(leaf: Leaf, value: Any, is_date: bool, *, email: bool = False) -> bool:
     op, target = leaf.operator, leaf.value
     present = value not in (None, "", [])
     if op in _PRESENCE:
         return present == (op == "exists")
     if op == "range":
-        return present and _in_range(value, target, leaf.field in DATE_FIELDS)
+        return present and _in_range(value, target, is_date)
     values = value if isinstance(value, list) else [value]
     if op == "eq":
         return any(_same(v, target, email) for v in values)
@@ -263,3 +288,6 @@ def _number(value: Any) -> float | None:
         return float(value)
     except (TypeError, ValueError):
         return None
+
+
+CONTACTS = Grammar(FIELDS, "customFields.", DATE_FIELDS, field_value, NESTED_FIELDS)

@@ -12,6 +12,7 @@ from typing import Any
 
 from ghl_bridge.simulator.idgen import IdFactory
 from ghl_bridge.simulator.keys import WebhookSigner
+from ghl_bridge.simulator.seed_crm import seed_crm
 from ghl_bridge.simulator.spec import SpecTable
 from ghl_bridge.simulator.state import Agency, App, Location, SimState, Token
 from ghl_bridge.simulator.timefmt import iso_ms
@@ -49,6 +50,7 @@ def build_state(seed: int, spec: SpecTable) -> SimState:
     for index, location in enumerate(locations.values()):
         for number in range(CONTACTS_PER_LOCATION):
             state.add_contact(_contact(state, picker, location, index * 100 + number))
+    seed_crm(state)
     return state
 
 
@@ -120,7 +122,16 @@ def seed_summary(state: SimState, signer: WebhookSigner) -> dict[str, Any]:
             "pit": state.pits[state.agency.company_id],
         },
         "locations": [
-            {"id": location.id, "name": location.name, "pit": state.pits[location.id]}
+            {
+                "id": location.id,
+                "name": location.name,
+                "pit": state.pits[location.id],
+                # Ids a test can use at once (also listed by the GHL list endpoints).
+                **{
+                    kind: [record["id"] for record in state.location_records(kind, location.id)]
+                    for kind in ("pipelines", "calendars", "campaigns", "workflows")
+                },
+            }
             for location in state.locations.values()
         ],
         "webhookKeys": signer.public_pems(),

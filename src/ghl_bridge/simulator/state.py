@@ -135,6 +135,16 @@ class SimState:
     contact_location: dict[str, str] = field(default_factory=dict)
     notes: dict[str, dict[str, Record]] = field(default_factory=dict)  # by contact, then id
     tasks: dict[str, dict[str, Record]] = field(default_factory=dict)
+    # Every other kind of record ("opportunities", "pipelines", "calendars", ...), by id. Each
+    # record carries its `locationId`; one generic table keeps SimState from growing per area.
+    stores: dict[str, dict[str, Record]] = field(default_factory=dict)
+
+    def store(self, kind: str) -> dict[str, Record]:
+        return self.stores.setdefault(kind, {})
+
+    def location_records(self, kind: str, location_id: str) -> list[Record]:
+        """`kind`'s records of one location, in insertion (creation) order."""
+        return [r for r in self.store(kind).values() if r.get("locationId") == location_id]
 
     def location_contacts(self, location_id: str) -> dict[str, Record]:
         return self.contacts.setdefault(location_id, {})
@@ -154,6 +164,12 @@ class SimState:
         self.contact_location.pop(contact["id"], None)
         self.notes.pop(contact["id"], None)
         self.tasks.pop(contact["id"], None)
+        # A deleted contact takes its opportunities and conversation with it (GHL's cascade);
+        # appointments stay, as calendar history.
+        for kind in ("opportunities", "conversations", "messages"):
+            table = self.store(kind)
+            for record_id in [k for k, r in table.items() if r.get("contactId") == contact["id"]]:
+                del table[record_id]
 
     def add_token(self, token: Token) -> Token:
         self.tokens[token.value] = token

@@ -80,6 +80,18 @@ class WebhookDispatcher:
             task.add_done_callback(self._tasks.discard)
         return webhook_id
 
+    def later(self, delay_s: float, callback: Callable[[], None]) -> None:
+        """Run `callback` after `delay_s` as a tracked task, so `drain` also waits for delayed
+        state changes (a message turning `delivered`) and the events they emit."""
+
+        async def run() -> None:
+            await asyncio.sleep(delay_s)
+            callback()
+
+        task = asyncio.get_running_loop().create_task(run())
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
     @property
     def pending(self) -> int:
         return len(self._tasks)
