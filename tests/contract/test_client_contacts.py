@@ -149,7 +149,7 @@ async def test_circuit_opens_then_recovers(sim: Sim) -> None:
                 await ghl.contacts.search(sim.location_id, {"pageLimit": 1})
             except (ServerError, CircuitOpenError) as exc:
                 seen.append(type(exc))
-        assert seen[0] is ServerError
+        # It opens during the retries of the first calls; after that, calls fail fast.
         assert seen[-1] is CircuitOpenError
         fired = await _fired(sim)
         with pytest.raises(CircuitOpenError):

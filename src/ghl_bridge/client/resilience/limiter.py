@@ -168,9 +168,9 @@ class BudgetLimiter:
         # A limit is a (max, window) pair: GHL's own wins when its rate is lower than ours
         # (sandbox agencies: 25 / 10 s). Mixing the two pairs would invent a stricter limit.
         max_requests, window_ms = self._max, self._window_ms
-        if state.max_requests and state.window_ms:
-            if state.max_requests / state.window_ms < max_requests / window_ms:
-                max_requests, window_ms = state.max_requests, state.window_ms
+        ghl_max, ghl_window = state.max_requests, state.window_ms
+        if ghl_max and ghl_window and ghl_max / ghl_window < max_requests / window_ms:
+            max_requests, window_ms = ghl_max, ghl_window
         return RateLimitItemPerSecond(max_requests, max(1, round(window_ms / 1000)))
 
     async def observe(self, key: str, headers: Mapping[str, str]) -> None:
@@ -190,8 +190,12 @@ class BudgetLimiter:
             await self.pause(key, pause)
 
     async def _catch_up(self, key: str, ghl_remaining: int | None) -> None:
-        """If GHL has fewer slots left than we think, someone else spent them: count them too."""
-        if ghl_remaining is None:
+        """If GHL has fewer slots left than we think, someone else spent them: count them too.
+
+        Only once GHL reports half the window or less left: before that the difference cannot
+        cause a 429, and reading the window's stats scans every entry in it.
+        """
+        if ghl_remaining is None or ghl_remaining > self._max // 2:
             return
         item = self._item(await self._board.get(key))
         stats = await self._window.get_window_stats(item, key)
