@@ -156,7 +156,7 @@ async def test_circuit_opens_then_recovers(sim: Sim) -> None:
             await ghl.contacts.search(sim.location_id, {"pageLimit": 1})
         assert await _fired(sim) == fired  # open means GHL is not called at all
         await sim.clear_faults()
-        await asyncio.sleep(1.1)  # half-open: one trial call goes through and closes it
+        await asyncio.sleep(1.5)  # half-open: one trial call goes through and closes it
         assert "contacts" in await ghl.contacts.search(sim.location_id, {"pageLimit": 1})
 
 

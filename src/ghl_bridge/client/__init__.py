@@ -25,8 +25,11 @@ from ghl_bridge.client.errors import (
     TransportError,
     UnprocessableEntityError,
 )
+from ghl_bridge.client.generic import UnknownOperationError
 from ghl_bridge.client.options import ClientOptions, RequestOptions
+from ghl_bridge.client.pagination import PaginationError
 from ghl_bridge.client.resources.oauth import TokenGrant
+from ghl_bridge.client.validation import Problem, RequestValidationError
 
 __all__ = [
     "AuthenticationError",
@@ -39,12 +42,15 @@ __all__ = [
     "GHLError",
     "InvalidGrantError",
     "NotFoundError",
+    "PaginationError",
     "PermissionDeniedError",
+    "Problem",
     "RateBudgetExhausted",
     "RateLimitedError",
     "ReauthorizationRequired",
     "RequestOptions",
     "RequestTimeout",
+    "RequestValidationError",
     "ServerError",
     "StaticTokens",
     "TokenError",
@@ -52,5 +58,6 @@ __all__ = [
     "TokenProvider",
     "TokenRefreshError",
     "TransportError",
+    "UnknownOperationError",
     "UnprocessableEntityError",
 ]

@@ -319,15 +319,21 @@ async def _first_backoff(decision: bool | float) -> None:
     await asyncio.sleep(decision if isinstance(decision, float) else random.uniform(0, 0.25))  # noqa: S311
 
 
-def _query(query: Mapping[str, Any] | None) -> dict[str, str] | None:
+def _query(query: Mapping[str, Any] | None) -> list[tuple[str, str]] | None:
+    """Query pairs as GHL reads them: lists repeat the key (``userIds=a&userIds=b``), booleans
+    are ``true``/``false``, and None leaves the parameter out."""
     if not query:
         return None
-    out: dict[str, str] = {}
+    out: list[tuple[str, str]] = []
     for key, value in query.items():
-        if value is None:
-            continue
-        out[key] = ("true" if value else "false") if isinstance(value, bool) else str(value)
+        for item in value if isinstance(value, list | tuple) else [value]:
+            if item is not None:
+                out.append((key, _wire(item)))
     return out
+
+
+def _wire(value: Any) -> str:
+    return ("true" if value else "false") if isinstance(value, bool) else str(value)
 
 
 def _decode(raw: bytes) -> Any:

@@ -47,3 +47,14 @@ def test_retry_after_seconds_and_http_date() -> None:
 def test_retry_after_falls_back_to_ghl_window() -> None:
     assert retry_after_s({"X-RateLimit-Interval-Milliseconds": "10000"}) == 10.0
     assert retry_after_s({}) is None
+
+
+def test_query_lists_repeat_the_key_and_booleans_are_lower_case() -> None:
+    from ghl_bridge.client.pipeline import _query
+
+    assert _query({"userIds": ["a", "b"], "deleted": False, "skip": None, "limit": 5}) == [
+        ("userIds", "a"),
+        ("userIds", "b"),
+        ("deleted", "false"),
+        ("limit", "5"),
+    ]

@@ -41,6 +41,8 @@ class TokenGrant:
 
 
 class OAuthResource(Resource):
+    """``client.oauth``: token grants (no bearer), location-token minting, installed locations."""
+
     async def exchange_code(
         self,
         *,

@@ -1,0 +1,98 @@
+"""Email builder templates and email campaign schedules (spec: emails.json), plus the location's
+SMS/email snippets (locations.json ``/templates``: read and delete only; GHL has no create)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Mapping
+from typing import Any
+
+from ghl_bridge.client.options import RequestOptions
+from ghl_bridge.client.pagination import Offset, paginate
+from ghl_bridge.client.resources._base import JSON, Resource
+
+Opts = RequestOptions | None
+
+
+class EmailTemplatesResource(Resource):
+    """``client.email_templates``: builder templates, email schedules, snippets."""
+
+    def iter_list(
+        self,
+        location_id: str,
+        query: Mapping[str, Any] | None = None,
+        *,
+        limit: int = 100,
+        max_items: int | None = None,
+    ) -> AsyncIterator[JSON]:
+        """Builder templates, paged by offset/limit."""
+        return paginate(
+            lambda q: self._call(
+                "fetch-template", location_id, query={**q, "locationId": location_id}
+            ),
+            Offset("builders", limit),
+            query,
+            max_items=max_items,
+        )
+
+    async def create(
+        self, location_id: str, data: Mapping[str, Any], *, options: Opts = None
+    ) -> JSON:
+        body = {**data, "locationId": location_id}
+        return await self._call("create-template", location_id, json=body, options=options)
+
+    async def update(
+        self, location_id: str, data: Mapping[str, Any], *, options: Opts = None
+    ) -> JSON:
+        """Save a template's content (``templateId``, ``html``/``dnd``...): a full replace."""
+        body = {**data, "locationId": location_id}
+        return await self._call(
+            "update-template", location_id, json=body, idempotent=True, options=options
+        )
+
+    async def delete(self, location_id: str, template_id: str, *, options: Opts = None) -> JSON:
+        return await self._call(
+            "delete-template",
+            location_id,
+            path={"locationId": location_id, "templateId": template_id},
+            options=options,
+        )
+
+    def iter_schedules(
+        self,
+        location_id: str,
+        query: Mapping[str, Any] | None = None,
+        *,
+        limit: int = 100,
+        max_items: int | None = None,
+    ) -> AsyncIterator[JSON]:
+        """Email campaigns/schedules (``showStats=true`` adds delivered/opened/clicked)."""
+        return paginate(
+            lambda q: self._call(
+                "fetch-campaigns", location_id, query={**q, "locationId": location_id}
+            ),
+            Offset("schedules", limit),
+            query,
+            max_items=max_items,
+        )
+
+    async def list_snippets(
+        self, location_id: str, origin_id: str, *, options: Opts = None
+    ) -> JSON:
+        """The location's SMS/email snippets (``originId``: the agency's id, required by GHL)."""
+        return await self._call(
+            "GET-all-or-email-sms-templates",
+            location_id,
+            path={"locationId": location_id},
+            query={"originId": origin_id},
+            options=options,
+        )
+
+    async def delete_snippet(
+        self, location_id: str, snippet_id: str, *, options: Opts = None
+    ) -> JSON:
+        return await self._call(
+            "DELETE-an-email-sms-template",
+            location_id,
+            path={"locationId": location_id, "id": snippet_id},
+            options=options,
+        )
