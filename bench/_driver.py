@@ -3,6 +3,7 @@
 Prints one JSON line: calls, elapsed, CPU seconds of this process, failures, 429s seen. Kinds:
 - `raw`: bare aiohttp GETs that decode the JSON body (the floor for any Python client);
 - `ours`: GHLClient, with its limiter (in memory, or shared through Redis), retries and circuits;
+- `ours-search`: GHLClient contact searches spread over `locations` (one PIT each);
 - `ours-create`: GHLClient POSTs without an idempotency key (for the faults benchmark).
 The official SDK runs from its own virtualenv through bench/sdk_driver.py, same output.
 """
@@ -69,9 +70,11 @@ async def ours(spec: dict[str, Any]) -> dict[str, Any]:
         deadline_s=600,
         max_attempts=10,
         connection_limit=max(10, spec["concurrency"]),
+        app_id=spec.get("app_id", "app"),
     )
     locations = spec.get("locations") or [spec["location"]]
-    async with GHLClient(tokens=StaticTokens(default=spec["token"]), options=options) as ghl:
+    tokens = StaticTokens(spec.get("tokens") or {}, default=spec["token"])
+    async with GHLClient(tokens=tokens, options=options) as ghl:
 
         async def call(i: int) -> bool:
             location = locations[i % len(locations)]
@@ -80,6 +83,8 @@ async def ours(spec: dict[str, Any]) -> dict[str, Any]:
                     await ghl.contacts.create(
                         location, {"email": f"{spec['tag']}-{i}@bench.example"}
                     )
+                elif spec["kind"] == "ours-search":
+                    await ghl.contacts.search(location, {"pageLimit": 1})
                 else:
                     await ghl.contacts.get(location, spec["contact"])
             except GHLError:

@@ -185,3 +185,21 @@ async def test_every_body_has_its_own_trace_id(sim: SimClient) -> None:
         ids.add(resp.json()["traceId"])
     ids.add((await sim.http.get("/nope")).json()["traceId"])
     assert len(ids) == 4
+
+
+async def test_extra_locations_leave_the_default_seed_unchanged() -> None:
+    import httpx
+
+    from ghl_bridge.simulator import SimConfig, create_app
+
+    async def seed(config: SimConfig) -> dict[str, object]:
+        app = create_app(config)
+        async with httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://sim"
+        ) as c:
+            return (await c.get("/_sim/seed")).json()  # type: ignore[no-any-return]
+
+    default, many = await seed(SimConfig()), await seed(SimConfig(location_count=10))
+    assert len(many["locations"]) == 10  # type: ignore[arg-type]
+    assert many["locations"][:2] == default["locations"]  # type: ignore[index]
+    assert many["app"] == default["app"] and many["agency"] == default["agency"]

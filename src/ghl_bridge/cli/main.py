@@ -88,6 +88,7 @@ def sim(
     port: Annotated[int, typer.Option(min=1, max=65535)] = 8700,
     seed: Annotated[int, typer.Option(help="Seed for the deterministic fake data.")] = 1,
     rate_limit: Annotated[str, typer.Option(help="Burst limit, e.g. 100/10s.")] = "100/10s",
+    locations: Annotated[int, typer.Option(min=2, max=1000, help="Seeded locations.")] = 2,
 ) -> None:
     """Run the bundled GHL simulator (GET /_sim/seed shows its app, locations and tokens)."""
     from ghl_bridge.simulator import parse_rate_limit
@@ -98,7 +99,7 @@ def sim(
     except ValueError as exc:
         err.print(f"[red]--rate-limit:[/red] {exc}")
         raise typer.Exit(2) from None
-    serve_sim(host=host, port=port, seed=seed, rate_limit=rate_limit)
+    serve_sim(host=host, port=port, seed=seed, rate_limit=rate_limit, locations=locations)
 
 
 @app.command()

@@ -48,6 +48,9 @@ class SimConfig:
     webhook_retry_delay_s: float = 600.0
     webhook_max_retries: int = 6
     message_delivery_delay_s: float = 0.2
+    # Locations beyond the two profiled ones (load tests across many sub-accounts). They get a
+    # PIT and contacts, no CRM seed, and are made last so every other seeded id is unchanged.
+    location_count: int = 2
     clock: Callable[[], float] = time.time
 
 

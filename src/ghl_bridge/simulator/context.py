@@ -38,7 +38,7 @@ class Simulator:
     @classmethod
     def build(cls, config: SimConfig) -> Simulator:
         spec = load_spec()
-        state = build_state(config.seed, spec)
+        state = build_state(config.seed, spec, location_count=config.location_count)
         faults = FaultBook()
         signer = load_signer()
         webhooks = WebhookDispatcher(config, signer, faults, state.ids.trace_id)

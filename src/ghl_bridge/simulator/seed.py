@@ -32,7 +32,7 @@ _TAGS = ("new lead", "follow-up", "vip", "newsletter", "referral")
 _SOURCES = ("website form", "facebook ad", "referral", "public api")
 
 
-def build_state(seed: int, spec: SpecTable) -> SimState:
+def build_state(seed: int, spec: SpecTable, *, location_count: int = 2) -> SimState:
     """Create the world for `seed`: ids, secrets, PITs and seed contacts."""
     ids = IdFactory(seed)
     app_id = ids.object_id()
@@ -51,7 +51,30 @@ def build_state(seed: int, spec: SpecTable) -> SimState:
         for number in range(CONTACTS_PER_LOCATION):
             state.add_contact(_contact(state, picker, location, index * 100 + number))
     seed_crm(state)
+    _add_locations(state, spec, picker, location_count - len(_LOCATIONS))
     return state
+
+
+def _add_locations(state: SimState, spec: SpecTable, picker: random.Random, extra: int) -> None:
+    """Further locations for load tests, made after everything else so other ids stay put."""
+    scopes = spec.location_scopes()
+    for n in range(max(0, extra)):
+        name, address, city, region, postal, timezone = _LOCATIONS[n % len(_LOCATIONS)]
+        location = Location(
+            state.ids.ghl_id(),
+            f"{name} #{n + 3}",
+            state.agency.company_id,
+            address,
+            city,
+            region,
+            postal,
+            "US",
+            timezone,
+        )
+        state.locations[location.id] = location
+        state.pits[location.id] = _pit(state, "Location", location.id, scopes).value
+        for number in range(CONTACTS_PER_LOCATION):
+            state.add_contact(_contact(state, picker, location, (n + 2) * 100 + number))
 
 
 def _add_pits(state: SimState, spec: SpecTable) -> None:

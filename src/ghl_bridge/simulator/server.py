@@ -18,6 +18,7 @@ def serve(
     seed: int = 1,
     rate_limit: str = "100/10s",
     webhook_urls: Sequence[str] = (),
+    locations: int = 2,
 ) -> None:
     """Serve a simulator until interrupted. `rate_limit` is "N/10s" or "N/500ms" style.
 
@@ -30,5 +31,6 @@ def serve(
         rate_limit_max=maximum,
         rate_limit_window_ms=window_ms,
         webhook_urls=tuple(webhook_urls),
+        location_count=locations,
     )
     uvicorn.run(create_app(config), host=host, port=port, timeout_graceful_shutdown=5)

@@ -100,6 +100,7 @@ class BudgetLimiter:
         redis_url: str | None = None,
         prefix: str = "ghl-bridge:rl",
         bulk_reserve: float = 0.2,
+        edge_guard_s: float = 0.1,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._max, self._window_ms = max_requests, window_ms
@@ -114,6 +115,10 @@ class BudgetLimiter:
         self._window = MovingWindowRateLimiter(storage)
         self._storage = storage
         self._bulk_reserve = bulk_reserve
+        # We count send times, GHL counts arrival times: a request sent just as a slot frees
+        # can reach GHL while the old one still counts there (latency jitter). Waiting a little
+        # past the moment a slot frees keeps every request clear of GHL's window edge.
+        self._edge_guard_s = edge_guard_s
         self._gates: dict[str, Gate] = {}
         self._clock = clock
 
@@ -147,15 +152,14 @@ class BudgetLimiter:
         if lane is Lane.BULK:
             stats = await self._window.get_window_stats(item, key)
             if stats.remaining <= int(item.amount * self._bulk_reserve):
-                wait = max(0.01, stats.reset_time - time.time())
+                wait = max(0.01, stats.reset_time - time.time()) + self._edge_guard_s
                 return self._bounded(key, wait, deadline, "the window is left to interactive calls")
         if await self._window.hit(item, key):
             await self._board.spend_daily(key)
             return None
         stats = await self._window.get_window_stats(item, key)
-        return self._bounded(
-            key, max(0.01, stats.reset_time - time.time()), deadline, "the window is full"
-        )
+        wait = max(0.01, stats.reset_time - time.time()) + self._edge_guard_s
+        return self._bounded(key, wait, deadline, "the window is full")
 
     def _bounded(self, key: str, wait: float, deadline: float, why: str) -> float:
         if self._clock() + wait > deadline:
@@ -171,7 +175,10 @@ class BudgetLimiter:
         ghl_max, ghl_window = state.max_requests, state.window_ms
         if ghl_max and ghl_window and ghl_max / ghl_window < max_requests / window_ms:
             max_requests, window_ms = ghl_max, ghl_window
-        return RateLimitItemPerSecond(max_requests, max(1, round(window_ms / 1000)))
+        # Leave 2 % of the window (2 of GHL's 100): a request that waits in a busy event loop
+        # between taking its slot and leaving can reach GHL bunched with later ones.
+        allowed = max(1, max_requests - max_requests // 50)
+        return RateLimitItemPerSecond(allowed, max(1, round(window_ms / 1000)))
 
     async def observe(self, key: str, headers: Mapping[str, str]) -> None:
         """Learn from GHL's headers: its limit, the daily budget, and spend by others."""
