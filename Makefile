@@ -32,6 +32,8 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m bench.webhook_ingest
 	$(BIN)/python -m bench.action_latency
+	$(BIN)/python -m bench.client_overhead
+	$(BIN)/python -m bench.rate_limit
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
