@@ -25,6 +25,7 @@ from ghl_bridge.events.processor import EventProcessor
 from ghl_bridge.events.receiver import WebhookReceiver, parse_networks
 from ghl_bridge.events.sweeper import InboxSweeper
 from ghl_bridge.events.verify import WebhookKeys
+from ghl_bridge.jobs import make_queue, make_worker
 from ghl_bridge.jobs.names import ACTION_JOB, ACTIONS_QUEUE, EVENTS_QUEUE, WEBHOOK_PROCESS_JOB
 from ghl_bridge.jobs.port import Handler, Queue, WorkerRunner
 from ghl_bridge.oauth.app import OAuthApp
@@ -107,8 +108,18 @@ class Runtime:
         tokens.bind(ghl.oauth)
         await ghl.pipeline.open()
         signer = StateSigner(derive_secret(keyring.key(keyring.active_kid), "oauth-state"))
-        events_queue = _make_queue(settings, sessions, EVENTS_QUEUE)
-        actions_queue = _make_queue(settings, sessions, ACTIONS_QUEUE)
+        events_queue = make_queue(
+            settings.queue_kind,
+            queue_name=EVENTS_QUEUE,
+            sessionmaker=sessions,
+            redis_url=settings.redis_url,
+        )
+        actions_queue = make_queue(
+            settings.queue_kind,
+            queue_name=ACTIONS_QUEUE,
+            sessionmaker=sessions,
+            redis_url=settings.redis_url,
+        )
         keys = WebhookKeys.parse(settings.webhook_ed25519_keys, settings.webhook_rsa_keys)
         runtime = cls(
             settings=settings,
@@ -146,7 +157,14 @@ class Runtime:
         }
         for queue_name, table in handlers.items():
             queue = self.events_queue if queue_name == EVENTS_QUEUE else self.actions_queue
-            worker = _make_worker(self.settings, self.sessions, queue, queue_name, table)
+            worker = make_worker(
+                self.settings.queue_kind,
+                queue_name=queue_name,
+                handlers=table,
+                queue=queue,
+                sessionmaker=self.sessions,
+                redis_url=self.settings.redis_url,
+            )
             self.workers.append(worker)
             self._tasks.append(asyncio.create_task(worker.run(), name=f"worker:{queue_name}"))
         sweeper = InboxSweeper(self.inbox, self.events_queue)
@@ -194,33 +212,6 @@ def _oauth_app(settings: Settings) -> OAuthApp | None:
 def _unconfigured_app(settings: Settings) -> OAuthApp:
     # Private-integration-only deployments have no OAuth app; refreshing then fails clearly.
     return OAuthApp("", "", settings.ghl_redirect_uri, (), settings.ghl_auth_url)
-
-
-def _make_queue(settings: Settings, sessions: async_sessionmaker[AsyncSession], name: str) -> Queue:
-    if settings.redis_url:
-        from ghl_bridge.jobs.bullmq import BullMQQueue
-
-        return BullMQQueue(settings.redis_url, name)
-    from ghl_bridge.jobs.inprocess import InProcessQueue
-
-    return InProcessQueue(sessions, name)
-
-
-def _make_worker(
-    settings: Settings,
-    sessions: async_sessionmaker[AsyncSession],
-    queue: Queue,
-    name: str,
-    handlers: dict[str, Handler],
-) -> WorkerRunner:
-    if settings.redis_url:
-        from ghl_bridge.jobs.bullmq import BullMQWorker
-
-        return BullMQWorker(settings.redis_url, name, handlers)
-    from ghl_bridge.jobs.inprocess import InProcessQueue, InProcessWorker
-
-    assert isinstance(queue, InProcessQueue)
-    return InProcessWorker(queue, handlers)
 
 
 async def _redis_ping(url: str) -> str:

@@ -80,17 +80,13 @@ def simulator_settings(
             "ghl_base_url": sim_url,
             "ghl_auth_url": f"{sim_url}/oauth/chooselocation",
             "ghl_client_id": app["clientId"],
-            "ghl_client_secret": _secret(app["clientSecret"]),
+            "ghl_client_secret": SecretStr(app["clientSecret"]),
             "ghl_redirect_uri": f"{base_url}/oauth/callback",
             "webhook_ed25519_keys": seed["webhookKeys"]["ed25519"],
             "webhook_rsa_keys": seed["webhookKeys"]["rsa"],
             **update,
         }
     )
-
-
-def _secret(value: str) -> SecretStr:
-    return SecretStr(value)
 
 
 async def _demo_key(runtime: Runtime) -> str:

@@ -20,7 +20,14 @@ from ghl_bridge.simulator.errors import bad_request, unprocessable
 from ghl_bridge.simulator.gate import Endpoint
 from ghl_bridge.simulator.opportunities import opportunity_view
 from ghl_bridge.simulator.resources import query_int, required_query
-from ghl_bridge.simulator.search import MAX_WINDOW, SortKey, compare_cursors, int_errors, ordered
+from ghl_bridge.simulator.search import (
+    MAX_WINDOW,
+    SortKey,
+    compare_cursors,
+    int_errors,
+    ordered,
+    parse_sort,
+)
 from ghl_bridge.simulator.search_grammar import DATE, KEYWORD, Grammar, matches, parse_filters
 from ghl_bridge.simulator.state import SimState
 from ghl_bridge.simulator.timefmt import epoch_ms
@@ -93,23 +100,6 @@ def _sort_value(doc: Record, field: str) -> Any:
     return value.lower() if field == "name" and isinstance(value, str) else value
 
 
-def _sort_keys(raw: Any) -> tuple[SortKey, ...]:
-    if not raw:
-        return (SortKey("date_added", descending=True),)
-    keys = []
-    for entry in raw:
-        field = entry.get("field") if isinstance(entry, dict) else None
-        direction = entry.get("direction") if isinstance(entry, dict) else None
-        if field not in SORTABLE:
-            raise unprocessable(
-                [f"sort field must be one of the following values: {', '.join(SORTABLE)}"]
-            )
-        if direction not in ("asc", "desc"):
-            raise unprocessable(["sort direction must be one of the following values: asc, desc"])
-        keys.append(SortKey(field, direction == "desc"))
-    return tuple(keys)
-
-
 def _body_errors(body: dict[str, Any]) -> list[str]:
     errors = [f"property {key} should not exist" for key in body if key not in _BODY_KEYS]
     if not isinstance(body.get("locationId"), str) or not body["locationId"]:
@@ -159,7 +149,7 @@ async def search_advanced(call: Call) -> Response:
         raise unprocessable(errors)
     call.require_location(body["locationId"])
     filters = parse_filters(body.get("filters"), GRAMMAR)
-    keys = _sort_keys(body.get("sort"))
+    keys = parse_sort(body.get("sort"), SORTABLE, "date_added")
     store = call.state.store("opportunities")
     docs = [
         _doc(call.state, o)

@@ -107,16 +107,18 @@ def _body_errors(body: dict[str, Any]) -> list[str]:
     return errors
 
 
-def _sort_keys(raw: list[Any] | None) -> tuple[SortKey, ...]:
+def parse_sort(raw: Any, sortable: tuple[str, ...], default_field: str) -> tuple[SortKey, ...]:
+    """A ``sort`` array as GHL validates it (contacts and opportunities alike); newest first by
+    ``default_field`` when absent."""
     if not raw:
-        return (SortKey("dateAdded", descending=True),)
+        return (SortKey(default_field, descending=True),)
     keys = []
     for entry in raw:
         field = entry.get("field") if isinstance(entry, dict) else None
         direction = entry.get("direction") if isinstance(entry, dict) else None
-        if field not in SORTABLE:
+        if field not in sortable:
             raise unprocessable(
-                [f"sort field must be one of the following values: {', '.join(SORTABLE)}"]
+                [f"sort field must be one of the following values: {', '.join(sortable)}"]
             )
         if direction not in ("asc", "desc"):
             raise unprocessable(["sort direction must be one of the following values: asc, desc"])
@@ -138,7 +140,7 @@ def parse_search(body: Any) -> SearchRequest:
         search_after=body.get("searchAfter") or None,
         query=body.get("query") or None,
         filters=parse_filters(body.get("filters")),
-        sort=_sort_keys(body.get("sort")),
+        sort=parse_sort(body.get("sort"), SORTABLE, "dateAdded"),
     )
 
 

@@ -108,10 +108,10 @@ class RedisBoard:
         expired = reset_at is not None and self._clock() >= reset_at
         return BudgetState(
             pause_until=_float(raw.get("pause_until")) or 0.0,
-            daily_remaining=None if expired else _int(raw.get("daily_remaining")),
+            daily_remaining=None if expired else parse_int(raw.get("daily_remaining")),
             daily_reset_at=None if expired else reset_at,
-            max_requests=_int(raw.get("max_requests")),
-            window_ms=_int(raw.get("window_ms")),
+            max_requests=parse_int(raw.get("max_requests")),
+            window_ms=parse_int(raw.get("window_ms")),
         )
 
     async def pause(self, key: str, until: float) -> None:
@@ -144,7 +144,8 @@ def _float(value: str | None) -> float | None:
         return None
 
 
-def _int(value: str | None) -> int | None:
+def parse_int(value: str | None) -> int | None:
+    """A header or hash field as an int; None when absent or not a number."""
     try:
         return int(value) if value is not None else None
     except ValueError:

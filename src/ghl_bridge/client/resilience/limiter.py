@@ -19,7 +19,13 @@ from limits.aio.strategies import MovingWindowRateLimiter
 
 from ghl_bridge.client import facts
 from ghl_bridge.client.errors import RateBudgetExhausted
-from ghl_bridge.client.resilience.board import Board, BudgetState, MemoryBoard, RedisBoard
+from ghl_bridge.client.resilience.board import (
+    Board,
+    BudgetState,
+    MemoryBoard,
+    RedisBoard,
+    parse_int,
+)
 from ghl_bridge.client.resilience.gate import Gate, Lane
 
 
@@ -63,23 +69,16 @@ def header_pause_s(headers: Mapping[str, str]) -> float | None:
 
     Pure: the burst window when the burst budget is spent, the daily reset when the day's is.
     """
-    daily_left = _int(headers.get(facts.HEADER_RL_DAILY_REMAINING))
+    daily_left = parse_int(headers.get(facts.HEADER_RL_DAILY_REMAINING))
     if daily_left is not None and daily_left <= 0:
-        reset_ms = _int(headers.get(facts.HEADER_RL_DAILY_RESET))
+        reset_ms = parse_int(headers.get(facts.HEADER_RL_DAILY_RESET))
         if reset_ms is not None:
             return reset_ms / 1000
-    remaining = _int(headers.get(facts.HEADER_RL_REMAINING))
+    remaining = parse_int(headers.get(facts.HEADER_RL_REMAINING))
     if remaining is not None and remaining <= 0:
-        interval = _int(headers.get(facts.HEADER_RL_INTERVAL_MS)) or facts.BURST_WINDOW_MS
+        interval = parse_int(headers.get(facts.HEADER_RL_INTERVAL_MS)) or facts.BURST_WINDOW_MS
         return interval / 1000
     return None
-
-
-def _int(value: str | None) -> int | None:
-    try:
-        return int(value) if value is not None else None
-    except ValueError:
-        return None
 
 
 class BudgetLimiter:
@@ -182,16 +181,16 @@ class BudgetLimiter:
 
     async def observe(self, key: str, headers: Mapping[str, str]) -> None:
         """Learn from GHL's headers: its limit, the daily budget, and spend by others."""
-        max_requests = _int(headers.get(facts.HEADER_RL_MAX))
-        interval = _int(headers.get(facts.HEADER_RL_INTERVAL_MS))
+        max_requests = parse_int(headers.get(facts.HEADER_RL_MAX))
+        interval = parse_int(headers.get(facts.HEADER_RL_INTERVAL_MS))
         if max_requests and interval and max_requests / interval < self._max / self._window_ms:
             await self._board.learn_limit(key, max_requests, interval)
-        daily_left = _int(headers.get(facts.HEADER_RL_DAILY_REMAINING))
+        daily_left = parse_int(headers.get(facts.HEADER_RL_DAILY_REMAINING))
         if daily_left is not None:
-            reset_ms = _int(headers.get(facts.HEADER_RL_DAILY_RESET))
+            reset_ms = parse_int(headers.get(facts.HEADER_RL_DAILY_RESET))
             reset_at = self._clock() + reset_ms / 1000 if reset_ms is not None else None
             await self._board.set_daily(key, daily_left, reset_at)
-        await self._catch_up(key, _int(headers.get(facts.HEADER_RL_REMAINING)))
+        await self._catch_up(key, parse_int(headers.get(facts.HEADER_RL_REMAINING)))
         pause = header_pause_s(headers)
         if pause is not None:
             await self.pause(key, pause)
