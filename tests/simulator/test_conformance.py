@@ -17,8 +17,13 @@ import pytest
 
 from ghl_bridge.client.catalog import load_catalog
 from ghl_bridge.simulator import implemented_operations
-from tests.simulator.conformance_areas import AREAS, WIRE_EXCEPTIONS, exercise_areas
+from tests.simulator import conformance_admin, conformance_areas, conformance_content
+from tests.simulator.conformance_areas import exercise_areas
 from tests.simulator.conftest import SimClient, install
+
+_WALKS = (conformance_areas, conformance_admin, conformance_content)
+AREAS = {area for walk in _WALKS for area in walk.AREAS}
+WIRE_EXCEPTIONS = {op: why for walk in _WALKS for op, why in walk.WIRE_EXCEPTIONS.items()}
 
 
 class Recorder:
@@ -134,6 +139,8 @@ async def test_every_implemented_operation_conforms(sim: SimClient) -> None:
     await _exercise_contacts(rec, sim.location_id)
     await _exercise_oauth(rec, sim)
     await exercise_areas(rec, sim)
+    await conformance_admin.exercise(rec, sim)
+    await conformance_content.exercise(rec, sim)
     assert sorted(rec.responses) == implemented_operations()
     failures: list[str] = []
     validated: set[str] = set()

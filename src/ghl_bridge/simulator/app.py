@@ -17,9 +17,11 @@ from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
 from ghl_bridge.simulator import (
+    admin_areas,
     appointments,
     calendars,
     contacts,
+    content_areas,
     conversations,
     enrollment,
     messages,
@@ -51,6 +53,8 @@ def _endpoints() -> list[Endpoint]:
         *conversations.ENDPOINTS,
         *messages.ENDPOINTS,
         *enrollment.ENDPOINTS,
+        *admin_areas.ENDPOINTS,
+        *content_areas.ENDPOINTS,
     ]
 
 

@@ -12,6 +12,8 @@ from typing import Any
 
 from ghl_bridge.simulator.idgen import IdFactory
 from ghl_bridge.simulator.keys import WebhookSigner
+from ghl_bridge.simulator.seed_admin import seed_admin
+from ghl_bridge.simulator.seed_content import seed_content
 from ghl_bridge.simulator.seed_crm import seed_crm
 from ghl_bridge.simulator.spec import SpecTable
 from ghl_bridge.simulator.state import Agency, App, Location, SimState, Token
@@ -51,6 +53,8 @@ def build_state(seed: int, spec: SpecTable, *, location_count: int = 2) -> SimSt
         for number in range(CONTACTS_PER_LOCATION):
             state.add_contact(_contact(state, picker, location, index * 100 + number))
     seed_crm(state)
+    seed_admin(state)
+    seed_content(state)
     _add_locations(state, spec, picker, location_count - len(_LOCATIONS))
     return state
 

@@ -1,0 +1,11 @@
+"""Seed records for the content areas, made after the CRM seed (ids of earlier records stay put)."""
+
+from __future__ import annotations
+
+from ghl_bridge.simulator.state import SimState
+
+__all__ = ["seed_content"]
+
+
+def seed_content(state: SimState) -> None:
+    """Seed records for these areas in every location (none yet)."""
