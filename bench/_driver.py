@@ -94,10 +94,18 @@ async def ours(spec: dict[str, Any]) -> dict[str, Any]:
         if spec["kind"] == "ours":
             await call(0)
         result = await run_calls(call, spec["n"], spec["concurrency"])
-    metric = metrics_for().rate_limited
+    metrics = metrics_for()
     result["seen_429"] = sum(
-        s.value for m in metric.collect() for s in m.samples if s.name.endswith("_total")
-    )
+        s.value for m in metrics.rate_limited.collect() for s in m.samples
+        if s.name.endswith("_total")
+    )  # fmt: skip
+    outcomes: dict[str, float] = {}
+    for m in metrics.requests.collect():
+        for s in m.samples:
+            if s.name.endswith("_total"):
+                status = s.labels["status"]
+                outcomes[status] = outcomes.get(status, 0) + s.value
+    result["outcomes"] = outcomes  # attempts by HTTP status, "timeout", "connect_error"
     return result
 
 

@@ -214,7 +214,7 @@ class Pipeline:
         self, req: _Prepared, token: str | None, deadline: float, attempt: int
     ) -> tuple[int, Mapping[str, str], Any]:
         key = req.budget_key
-        await self._limiter.acquire(key, deadline=deadline, lane=req.lane)
+        slot = await self._limiter.acquire(key, deadline=deadline, lane=req.lane)
         try:
             async with (
                 self._breakers.guard(f"host:{req.host}", self.options.host_circuit_threshold),
@@ -226,6 +226,9 @@ class Pipeline:
         except CircuitOpenError as exc:
             self._metrics.circuit_rejections.labels(exc.circuit).inc()
             raise
+        finally:
+            # GHL counted this attempt, if at all, before its answer (or failure) reached us.
+            await self._limiter.settle(slot)
         await self._limiter.observe(key, headers)
         if status == 429:
             self._metrics.rate_limited.labels(key).inc()

@@ -14,8 +14,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
-from redis.asyncio import Redis
-
 _TTL_S = 2 * 86_400  # a day's reset plus slack; idle resources expire on their own
 
 
@@ -93,9 +91,10 @@ end
 class RedisBoard:
     """One hash per resource, so every process and worker sees the same pauses and budget."""
 
-    def __init__(self, redis_url: str, prefix: str, clock: Callable[[], float] = time.time) -> None:
-        # Typed loosely: redis-py's stubs model bytes/str responses we never get with decode.
-        self._redis: Any = Redis.from_url(redis_url, socket_timeout=5, decode_responses=True)
+    def __init__(self, redis: Any, prefix: str, clock: Callable[[], float] = time.time) -> None:
+        # A decode_responses client, shared with the window. Typed loosely: redis-py's stubs
+        # model bytes/str responses we never get with decode.
+        self._redis = redis
         self._prefix = prefix
         self._clock = clock
 
@@ -134,7 +133,7 @@ class RedisBoard:
         await self._redis.hset(self._key(key), mapping=mapping)
 
     async def aclose(self) -> None:
-        await self._redis.aclose()
+        return None  # the client belongs to the limiter, which closes it once
 
 
 def _float(value: str | None) -> float | None:

@@ -1,9 +1,10 @@
 """Per-resource rate limiting: a moving window under GHL's budget, tightened by GHL's headers.
 
 GHL allows 100 requests per 10 s and 200,000 per day per app per resource. We keep our own
-moving window (exact, as measured in research/deps.md; a leaky bucket overshoots), shared across
-processes through Redis when configured, and obey what GHL tells us in its headers: pauses,
-the daily budget, a stricter limit, and slots that another process or app already spent.
+moving window (exact, as measured in research/deps.md; a leaky bucket overshoots) that counts
+each request until a window after its answer came back (window.py), shared across processes
+through Redis when configured, and obey what GHL tells us in its headers: pauses, the daily
+budget, a stricter limit, and slots that another process or app already spent.
 """
 
 from __future__ import annotations
@@ -11,11 +12,9 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable, Mapping
-from typing import Any, Protocol
+from typing import Protocol
 
-from limits import RateLimitItem, RateLimitItemPerSecond
-from limits.aio.storage import MemoryStorage, RedisStorage
-from limits.aio.strategies import MovingWindowRateLimiter
+from redis.asyncio import Redis
 
 from ghl_bridge.client import facts
 from ghl_bridge.client.errors import RateBudgetExhausted
@@ -27,13 +26,23 @@ from ghl_bridge.client.resilience.board import (
     parse_int,
 )
 from ghl_bridge.client.resilience.gate import Gate, Lane
+from ghl_bridge.client.resilience.window import MemoryWindow, RedisWindow, Slot, Window
 
 
 class RateLimiter(Protocol):
     """Grants permission to send one request for a resource, waiting if needed."""
 
-    async def acquire(self, key: str, *, deadline: float, lane: Lane = Lane.INTERACTIVE) -> None:
-        """Wait for a slot; raise RateBudgetExhausted if none frees up before ``deadline``."""
+    async def acquire(
+        self, key: str, *, deadline: float, lane: Lane = Lane.INTERACTIVE
+    ) -> Slot | None:
+        """Wait for a slot; raise RateBudgetExhausted if none frees up before ``deadline``.
+
+        The slot (None from limiters that keep no window) goes back to ``settle`` once the
+        attempt is over, whatever its outcome."""
+        ...
+
+    async def settle(self, slot: Slot | None) -> None:
+        """The attempt that took ``slot`` is over: GHL has counted it by now, if ever."""
         ...
 
     async def observe(self, key: str, headers: Mapping[str, str]) -> None:
@@ -82,8 +91,8 @@ def header_pause_s(headers: Mapping[str, str]) -> float | None:
 
 
 class BudgetLimiter:
-    """Per-resource budget: a moving window of our own requests, shared through Redis when
-    ``redis_url`` is given, plus what GHL's headers say (``Board``).
+    """Per-resource budget: a moving window of our own requests (``Window``), shared through
+    Redis when ``redis_url`` is given, plus what GHL's headers say (``Board``).
 
     ``bulk_reserve`` is the share of each window that bulk work may not take, so interactive
     calls from other processes still find room; in this process interactive waiters also go
@@ -99,66 +108,63 @@ class BudgetLimiter:
         redis_url: str | None = None,
         prefix: str = "ghl-bridge:rl",
         bulk_reserve: float = 0.2,
-        edge_guard_s: float = 0.1,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._max, self._window_ms = max_requests, window_ms
         if redis_url:
-            storage: Any = RedisStorage(
-                "async+" + redis_url, implementation="redispy", key_prefix=prefix
-            )
-            self._board: Board = RedisBoard(redis_url, prefix, clock)
+            redis = Redis.from_url(redis_url, socket_timeout=5, decode_responses=True)
+            self._window: Window = RedisWindow(redis, prefix, clock)
+            self._board: Board = RedisBoard(redis, prefix, clock)
         else:
-            storage = MemoryStorage()
+            self._window = MemoryWindow(clock)
             self._board = MemoryBoard(clock)
-        self._window = MovingWindowRateLimiter(storage)
-        self._storage = storage
         self._bulk_reserve = bulk_reserve
-        # We count send times, GHL counts arrival times: a request sent just as a slot frees
-        # can reach GHL while the old one still counts there (latency jitter). Waiting a little
-        # past the moment a slot frees keeps every request clear of GHL's window edge.
-        self._edge_guard_s = edge_guard_s
         self._gates: dict[str, Gate] = {}
         self._clock = clock
+        # Within this many of the day's end, count the daily budget down request by request.
+        self._daily_close = 10 * max_requests
+        self._daily_known: set[str] = set()
 
-    async def acquire(self, key: str, *, deadline: float, lane: Lane = Lane.INTERACTIVE) -> None:
+    async def acquire(self, key: str, *, deadline: float, lane: Lane = Lane.INTERACTIVE) -> Slot:
         gate = self._gates.setdefault(key, Gate())
         gave_way = False
         while True:
             async with gate.turn(lane, front=gave_way):
                 while True:
-                    wait = await self._try_take(key, lane, deadline)
-                    if wait is None:
-                        return
+                    slot, wait = await self._try_take(key, lane, deadline)
+                    if slot is not None:
+                        return slot
                     if lane is Lane.INTERACTIVE:
                         await asyncio.sleep(wait)
                     elif await gate.sleep_unless_interactive(wait):
                         gave_way = True  # an interactive call queued: let it go first
                         break
 
-    async def _try_take(self, key: str, lane: Lane, deadline: float) -> float | None:
-        """None when a slot was taken; otherwise how long to wait before trying again."""
+    async def _try_take(self, key: str, lane: Lane, deadline: float) -> tuple[Slot | None, float]:
+        """A slot, or how long to wait before trying again."""
         now = self._clock()
         state = await self._board.get(key)
         if state.daily_spent(now):
             reset = state.daily_reset_at or now + 60
-            return self._bounded(
-                key, reset - now, deadline, f"its daily budget is spent until {reset:.0f}"
-            )
+            why = f"its daily budget is spent until {reset:.0f}"
+            return None, self._bounded(key, reset - now, deadline, why)
         if state.pause_until > now:
-            return self._bounded(key, state.pause_until - now, deadline, "GHL asked us to pause")
-        item = self._item(state)
+            why = "GHL asked us to pause"
+            return None, self._bounded(key, state.pause_until - now, deadline, why)
+        allowed, window_s = self._limit(state)
         if lane is Lane.BULK:
-            stats = await self._window.get_window_stats(item, key)
-            if stats.remaining <= int(item.amount * self._bulk_reserve):
-                wait = max(0.01, stats.reset_time - time.time()) + self._edge_guard_s
-                return self._bounded(key, wait, deadline, "the window is left to interactive calls")
-        if await self._window.hit(item, key):
-            await self._board.spend_daily(key)
-            return None
-        stats = await self._window.get_window_stats(item, key)
-        wait = max(0.01, stats.reset_time - time.time()) + self._edge_guard_s
-        return self._bounded(key, wait, deadline, "the window is full")
+            allowed -= int(allowed * self._bulk_reserve)
+        slot, wait = await self._window.take(key, max(1, allowed), window_s)
+        if slot is not None:
+            if state.daily_remaining is not None and state.daily_remaining <= self._daily_close:
+                await self._board.spend_daily(key)
+            return slot, 0.0
+        why = (
+            "the window is full"
+            if lane is Lane.INTERACTIVE
+            else "the rest is for interactive calls"
+        )
+        return None, self._bounded(key, max(wait, 0.001), deadline, why)
 
     def _bounded(self, key: str, wait: float, deadline: float, why: str) -> float:
         if self._clock() + wait > deadline:
@@ -167,17 +173,21 @@ class BudgetLimiter:
             )
         return wait
 
-    def _item(self, state: BudgetState) -> RateLimitItem:
+    def _limit(self, state: BudgetState) -> tuple[int, float]:
+        """How many requests our window may hold, and its length in seconds."""
         # A limit is a (max, window) pair: GHL's own wins when its rate is lower than ours
         # (sandbox agencies: 25 / 10 s). Mixing the two pairs would invent a stricter limit.
         max_requests, window_ms = self._max, self._window_ms
         ghl_max, ghl_window = state.max_requests, state.window_ms
         if ghl_max and ghl_window and ghl_max / ghl_window < max_requests / window_ms:
             max_requests, window_ms = ghl_max, ghl_window
-        # Leave 2 % of the window (2 of GHL's 100): a request that waits in a busy event loop
-        # between taking its slot and leaving can reach GHL bunched with later ones.
-        allowed = max(1, max_requests - max_requests // 50)
-        return RateLimitItemPerSecond(allowed, max(1, round(window_ms / 1000)))
+        # No headroom: the budget is per app and resource, so only our own processes spend it,
+        # and the window counts each request until a window after GHL can have counted it.
+        return max_requests, window_ms / 1000
+
+    async def settle(self, slot: Slot | None) -> None:
+        if slot is not None:
+            await self._window.settle(slot)
 
     async def observe(self, key: str, headers: Mapping[str, str]) -> None:
         """Learn from GHL's headers: its limit, the daily budget, and spend by others."""
@@ -186,34 +196,41 @@ class BudgetLimiter:
         if max_requests and interval and max_requests / interval < self._max / self._window_ms:
             await self._board.learn_limit(key, max_requests, interval)
         daily_left = parse_int(headers.get(facts.HEADER_RL_DAILY_REMAINING))
-        if daily_left is not None:
+        # The day's budget matters only near its end: far from it, one write per process and
+        # resource is enough (it carries the reset time), which saves a Redis call per answer.
+        far = daily_left is not None and daily_left > self._daily_close
+        if daily_left is not None and not (far and key in self._daily_known):
+            self._daily_known.add(key)
             reset_ms = parse_int(headers.get(facts.HEADER_RL_DAILY_RESET))
             reset_at = self._clock() + reset_ms / 1000 if reset_ms is not None else None
             await self._board.set_daily(key, daily_left, reset_at)
-        await self._catch_up(key, parse_int(headers.get(facts.HEADER_RL_REMAINING)))
+        remaining = parse_int(headers.get(facts.HEADER_RL_REMAINING))
+        await self._catch_up(key, remaining, max_requests or self._max, interval or self._window_ms)
         pause = header_pause_s(headers)
         if pause is not None:
             await self.pause(key, pause)
 
-    async def _catch_up(self, key: str, ghl_remaining: int | None) -> None:
-        """If GHL has fewer slots left than we think, someone else spent them: count them too.
+    async def _catch_up(
+        self, key: str, ghl_remaining: int | None, ghl_max: int, window_ms: int
+    ) -> None:
+        """If GHL counts more requests than we do, someone else spent them: count them too.
 
         Only once GHL reports half the window or less left: before that the difference cannot
-        cause a 429, and reading the window's stats scans every entry in it.
+        cause a 429, and counting the shared window costs a Redis call.
         """
-        if ghl_remaining is None or ghl_remaining > self._max // 2:
+        if ghl_remaining is None or ghl_remaining > ghl_max // 2:
             return
-        item = self._item(await self._board.get(key))
-        stats = await self._window.get_window_stats(item, key)
-        missing = stats.remaining - ghl_remaining
+        ours = await self._window.count(key, window_ms / 1000)
+        missing = ghl_max - ghl_remaining - ours
         if missing > 0:
-            await self._window.hit(item, key, cost=missing)
+            await self._window.spend(key, missing)
 
     async def pause(self, key: str, seconds: float) -> None:
         await self._board.pause(key, self._clock() + seconds)
 
     async def aclose(self) -> None:
         await self._board.aclose()
+        await self._window.aclose()
 
 
 # The in-memory flavour, by its old name (embedded mode, tests).

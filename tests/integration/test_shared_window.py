@@ -1,0 +1,52 @@
+"""The Redis window: one budget for every process, counted until a window after each answer."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import pytest
+from redis.asyncio import Redis
+
+from ghl_bridge.client.resilience.window import RedisWindow
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+async def redis(redis_url: str) -> AsyncIterator[Redis]:
+    client = Redis.from_url(redis_url, decode_responses=True)
+    yield client
+    await client.aclose()
+
+
+async def test_settle_moves_the_slot_to_the_answer(redis: Redis, redis_prefix: str) -> None:
+    clock = Clock()
+    a, b = RedisWindow(redis, redis_prefix, clock), RedisWindow(redis, redis_prefix, clock)
+    slow, _ = await a.take("loc", 2, 10)
+    fast, _ = await b.take("loc", 2, 10)
+    assert slow is not None and fast is not None
+    assert (await b.take("loc", 2, 10))[0] is None  # shared: a's slot counts for b
+    clock.now += 0.1
+    await b.settle(fast)
+    clock.now += 2.9
+    await a.settle(slow)
+    clock.now = 1_010.2
+    assert (await b.take("loc", 2, 10))[0] is not None
+    refused, wait = await b.take("loc", 2, 10)
+    assert refused is None and abs(wait - 2.8) < 1e-6
+    await a.spend("loc", 3)
+    assert await b.count("loc", 10) == 5
+    assert await redis.pttl(f"{redis_prefix}:window:loc") > 0  # idle sets expire
+
+
+async def test_concurrent_takes_never_exceed_the_limit(redis: Redis, redis_prefix: str) -> None:
+    windows = [RedisWindow(redis, redis_prefix) for _ in range(4)]
+    results = await asyncio.gather(*(w.take("busy", 25, 10) for w in windows for _ in range(20)))
+    assert sum(slot is not None for slot, _ in results) == 25
