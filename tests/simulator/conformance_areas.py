@@ -50,10 +50,27 @@ async def exercise_areas(rec: Hitter, sim: SimClient) -> None:
         json={"locationId": sim.location_id, "firstName": "Area", "email": "areas@example.com"},
     )
     contact_id = contact["contact"]["id"]
+    await _exercise_contact_extras(rec, sim.location_id, contact_id)
     await _exercise_opportunities(rec, sim.location_id, contact_id)
     await _exercise_calendars(rec, sim.location_id, contact_id)
     await _exercise_conversations(rec, sim.location_id)
     await _exercise_enrollment(rec, sim.location_id, contact_id)
+
+
+async def _exercise_contact_extras(rec: Hitter, location: str, contact_id: str) -> None:
+    listed = await rec.hit(
+        "get-contacts", "/contacts/", params={"locationId": location, "limit": 3}
+    )
+    meta = listed["meta"]
+    await rec.hit(
+        "get-contacts",
+        "/contacts/",
+        params={"locationId": location, "limit": 3, "startAfter": meta["startAfter"],
+                "startAfterId": meta["startAfterId"], "query": "a"},
+    )  # fmt: skip
+    path = f"/contacts/{contact_id}/followers"
+    await rec.hit("add-followers-contact", path, json={"followers": ["u" * 20, "v" * 20]})
+    await rec.hit("remove-followers-contact", path, json={"followers": ["v" * 20]})
 
 
 async def _exercise_opportunities(rec: Hitter, location: str, contact_id: str) -> None:
@@ -88,6 +105,16 @@ async def _exercise_opportunities(rec: Hitter, location: str, contact_id: str) -
     await rec.hit(
         "search-opportunity", "/opportunities/search", params={"location_id": location, "limit": 2}
     )
+    followers = {"followers": ["f" * 20, "g" * 20]}
+    await rec.hit("add-followers-opportunity", f"{path}/followers", json=followers)
+    await rec.hit(
+        "remove-followers-opportunity", f"{path}/followers", json={"followers": ["f" * 20]}
+    )
+    await rec.hit(
+        "get-lost-reason",
+        "/opportunities/lost-reason",
+        params={"locationId": location, "getCount": "true", "limit": 2},
+    )
     await rec.hit("delete-opportunity", path)
 
 
@@ -111,7 +138,31 @@ async def _exercise_calendars(rec: Hitter, location: str, contact_id: str) -> No
         params={"locationId": location, "calendarId": calendar_id,
                 "startTime": window["startDate"], "endTime": window["endDate"]},
     )  # fmt: skip
+    await rec.hit("get-appointments-for-contact", f"/contacts/{contact_id}/appointments")
+    await _exercise_appointment_notes(rec, made["id"])
     await rec.hit("delete-event", f"/calendars/events/{made['id']}")
+    await _exercise_calendar_settings(rec, location)
+
+
+async def _exercise_appointment_notes(rec: Hitter, appointment_id: str) -> None:
+    notes = f"/calendars/appointments/{appointment_id}/notes"
+    note = await rec.hit("create-appointment-note", notes, json={"body": "n", "userId": "u" * 20})
+    await rec.hit("get-appointment-notes", notes, params={"limit": 10, "offset": 0})
+    note_path = f"{notes}/{note['note']['id']}"
+    await rec.hit("update-appointment-note", note_path, json={"body": "m"})
+    await rec.hit("delete-appointment-note", note_path)
+
+
+async def _exercise_calendar_settings(rec: Hitter, location: str) -> None:
+    span = {"openHour": 8, "openMinute": 0, "closeHour": 12, "closeMinute": 30}
+    hours = [{"daysOfTheWeek": [1, 3], "hours": [span]}]
+    body = {"locationId": location, "name": "Spec Demo", "openHours": hours,
+            "teamMembers": [{"userId": "u" * 20, "priority": 1, "isPrimary": True}],
+            "slotDuration": 1, "slotDurationUnit": "hours"}  # fmt: skip
+    made = (await rec.hit("create-calendar", "/calendars/", json=body))["calendar"]
+    path = f"/calendars/{made['id']}"
+    await rec.hit("update-calendar", path, json={"name": "Spec Demo 2", "autoConfirm": False})
+    await rec.hit("delete-calendar", path)
 
 
 async def _exercise_conversations(rec: Hitter, location: str) -> None:
@@ -148,6 +199,23 @@ async def _exercise_conversations(rec: Hitter, location: str) -> None:
         json={"type": "SMS", "conversationId": conversation_id, "contactId": contact_id,
               "message": "reply", "conversationProviderId": "p" * 20},
     )  # fmt: skip
+    later = {**sms, "scheduledTimestamp": 1_790_086_400}  # a day after the conftest clock
+    scheduled = await rec.hit("send-a-new-message", "/conversations/messages", json=later)
+    await rec.hit(
+        "cancel-scheduled-message", f"/conversations/messages/{scheduled['messageId']}/schedule"
+    )
+    await rec.hit(
+        "export-messages-by-location",
+        "/conversations/messages/export",
+        params={"locationId": location, "limit": 10, "contactId": contact_id},
+    )
+    path = f"/conversations/{conversation_id}"
+    await rec.hit(
+        "update-conversation",
+        path,
+        json={"locationId": location, "unreadCount": 0, "starred": True},
+    )
+    await rec.hit("delete-conversation", path)
 
 
 async def _exercise_enrollment(rec: Hitter, location: str, contact_id: str) -> None:

@@ -196,3 +196,136 @@ async def test_booking_logs_activity_and_emits_events(
     activity = [m for m in messages if m["contactId"] == contact["id"]]
     assert [(m["type"], m["messageType"]) for m in activity] == [(31, "TYPE_ACTIVITY_APPOINTMENT")]
     assert activity[0]["activity"]["type"] == "appointment_created"
+
+
+def _hours(*days: int, opens: int = 9, closes: int = 12) -> list[dict[str, Any]]:
+    span = {"openHour": opens, "openMinute": 0, "closeHour": closes, "closeMinute": 0}
+    return [{"daysOfTheWeek": list(days), "hours": [span]}]
+
+
+async def _create(sim: SimClient, **fields: Any) -> Any:
+    body = {"locationId": sim.location_id, "name": "Strategy Call", **fields}
+    return await sim.call("POST", "/calendars/", json=body)
+
+
+async def test_create_calendar_defaults_slug_and_own_slots(
+    sim: SimClient, clock: FakeClock
+) -> None:
+    made = await _create(sim, openHours=_hours(2), slotDuration=1, slotDurationUnit="hours",
+                         slotInterval=1, slotIntervalUnit="hours")  # fmt: skip
+    assert made.status_code == 200, made.text
+    calendar = made.json()["calendar"]
+    assert (calendar["slug"], calendar["widgetSlug"], calendar["calendarType"]) == (
+        "strategy-call", "strategy-call", "event",
+    )  # fmt: skip
+    assert (calendar["autoConfirm"], calendar["appoinmentPerSlot"], calendar["isActive"]) == (
+        True, 1, True,
+    )  # fmt: skip
+    assert "timezone" not in calendar
+    assert calendar["id"] in [c["id"] for c in await calendars(sim)]
+    free = (await slots(sim, calendar["id"], clock)).json()
+    free.pop("traceId")
+    assert free == {"2026-09-22": {"slots": [
+        "2026-09-22T09:00:00-07:00", "2026-09-22T10:00:00-07:00", "2026-09-22T11:00:00-07:00",
+    ]}}  # fmt: skip
+    second = (await _create(sim)).json()["calendar"]
+    assert second["slug"] == "strategy-call-2"
+    taken = await _create(sim, slug="strategy-call")
+    assert (taken.status_code, taken.json()["message"]) == (400, "Calendar slug already exists")
+
+
+async def test_create_calendar_validation(sim: SimClient) -> None:
+    bad = await _create(
+        sim,
+        openHours=[{"daysOfTheWeek": [7], "hours": [{"openHour": 10, "openMinute": 0,
+                                                     "closeHour": 9, "closeMinute": 0}]}],
+        teamMembers=[{"priority": 2}],
+    )  # fmt: skip
+    assert bad.status_code == 422
+    assert bad.json()["message"] == [
+        "openHours.0.daysOfTheWeek.0 must not be greater than 6",
+        "openHours.0.hours.0 must close after it opens",
+        "teamMembers.0.userId should not be empty",
+        "teamMembers.0.priority must be a valid enum value",
+    ]
+    nameless = await sim.call("POST", "/calendars/", json={"locationId": sim.location_id})
+    assert nameless.json()["message"] == ["name must be a string", "name should not be empty"]
+    foreign = await _create(sim, locationId=sim.other_location_id)
+    assert foreign.status_code == 403
+
+
+async def test_update_and_delete_calendar(sim: SimClient, clock: FakeClock) -> None:
+    calendar = (await _create(sim, openHours=_hours(2))).json()["calendar"]
+    path = f"/calendars/{calendar['id']}"
+    moved = await sim.call("PUT", path, json={"openHours": _hours(3), "name": "Renamed"})
+    assert moved.status_code == 200 and moved.json()["calendar"]["name"] == "Renamed"
+    free = (await slots(sim, calendar["id"], clock)).json()
+    assert sorted(free) == ["2026-09-23", "traceId"] and len(free["2026-09-23"]["slots"]) == 6
+    assert (await sim.call("GET", path)).json()["calendar"]["openHours"] == _hours(3)
+    kept_name = await sim.call("PUT", path, json={"name": None, "description": "Weekly"})
+    assert (kept_name.json()["calendar"]["name"], kept_name.json()["calendar"]["description"]) == (
+        "Renamed", "Weekly",
+    )  # fmt: skip
+    refused = [
+        await sim.call("PUT", path, json={"name": "", "slug": ""}),
+        await sim.call("PUT", path, json={"locationId": sim.location_id}),
+        await sim.call("PUT", path, json={"slug": "consultation-0"}),  # a seeded calendar's
+    ]
+    assert [(r.status_code, r.json()["message"]) for r in refused] == [
+        (422, ["name should not be empty", "slug should not be empty"]),
+        (422, ["property locationId should not exist"]),
+        (400, "Calendar slug already exists"),
+    ]
+    assert (await sim.call("PUT", path, json={"name": "x"}, token=sim.pit(1))).status_code == 403
+    contact = await a_contact(sim)
+    booked = (await book(sim, calendar["id"], contact["id"], free["2026-09-23"]["slots"][0])).json()
+    deleted = await sim.call("DELETE", path)
+    assert (deleted.status_code, deleted.json()["success"]) == (200, True)
+    assert (await sim.call("GET", path)).status_code == 400
+    assert (await slots(sim, calendar["id"], clock)).status_code == 400
+    kept = await sim.call("GET", f"/calendars/events/appointments/{booked['id']}")
+    assert kept.status_code == 200 and kept.json()["appointment"]["calendarId"] == calendar["id"]
+
+
+async def test_appointment_notes(sim: SimClient, clock: FakeClock) -> None:
+    calendar = (await calendars(sim))[0]
+    contact = await a_contact(sim)
+    day = (await slots(sim, calendar["id"], clock)).json()["2026-09-22"]["slots"]
+    made = (await book(sim, calendar["id"], contact["id"], day[0])).json()
+    other = (await book(sim, calendar["id"], contact["id"], day[2])).json()
+    notes = f"/calendars/appointments/{made['id']}/notes"
+    ids = []
+    for n in range(3):
+        clock.advance(1)
+        resp = await sim.call("POST", notes, json={"body": f"note {n}", "userId": "u" * 20})
+        assert resp.status_code == 201, resp.text
+        note = resp.json()["note"]
+        assert (note["contactId"], note["createdBy"]) == (contact["id"], {"id": "u" * 20})
+        ids.append(note["id"])
+    first = (await sim.call("GET", notes, params={"limit": 2, "offset": 0})).json()
+    assert ([n["id"] for n in first["notes"]], first["hasMore"]) == ([ids[2], ids[1]], True)
+    rest = (await sim.call("GET", notes, params={"limit": 2, "offset": 2})).json()
+    assert ([n["id"] for n in rest["notes"]], rest["hasMore"]) == ([ids[0]], False)
+    edited = await sim.call("PUT", f"{notes}/{ids[0]}", json={"body": "edited"})
+    assert edited.json()["note"]["body"] == "edited"
+    assert (await sim.call("DELETE", f"{notes}/{ids[1]}")).json()["success"] is True
+    left = (await sim.call("GET", notes, params={"limit": 20, "offset": 0})).json()["notes"]
+    assert [(n["id"], n["body"]) for n in left] == [(ids[2], "note 2"), (ids[0], "edited")]
+    elsewhere = f"/calendars/appointments/{other['id']}/notes/{ids[0]}"
+    assert (await sim.call("PUT", elsewhere, json={"body": "x"})).status_code == 400
+    errors = [
+        await sim.call("GET", notes, params={"limit": 21, "offset": 0}),
+        await sim.call("GET", notes, params={"limit": 5}),
+        await sim.call("POST", notes, json={"body": "x" * 5001}),
+    ]
+    assert [r.json()["message"] for r in errors] == [
+        ["limit must not be greater than 20"],
+        ["offset should not be empty"],
+        ["body must be shorter than or equal to 5000 characters"],
+    ]
+    assert (await sim.call("POST", notes, json={"body": "x"}, token=sim.pit(1))).status_code == 403
+    await sim.call("DELETE", f"/calendars/events/{made['id']}")
+    assert (await sim.call("POST", notes, json={"body": "late"})).status_code == 400
+    assert (
+        len((await sim.call("GET", notes, params={"limit": 5, "offset": 0})).json()["notes"]) == 2
+    )

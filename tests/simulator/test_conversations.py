@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import zlib
 from typing import Any
 
+import jsonschema
+
 from ghl_bridge.simulator import drain
 from tests.simulator.conftest import FakeClock, Receiver, SimClient
-from tests.simulator.test_webhooks import events, flush, subscribe, verify
+from tests.simulator.test_webhooks import WEBHOOK_SCHEMAS, events, flush, subscribe, verify
 
 NO_CONTENT = "There is no message or attachments for this message. Skip sending."
 
@@ -158,3 +161,136 @@ async def test_inbound_status_and_events(sim: SimClient, receiver: Receiver) -> 
     assert status.json()["status"] == "read"
     conversation = (await sim.call("GET", f"/conversations/{sent['conversationId']}")).json()
     assert conversation["unreadCount"] == 1 and conversation["lastMessageBody"] == "reply"
+
+
+async def test_update_conversation_and_unread_event(sim: SimClient, receiver: Receiver) -> None:
+    await subscribe(sim, receiver)
+    contact = await new_contact(sim, "upd@example.com")
+    sent = (await send(sim, contact["id"])).json()
+    path = f"/conversations/{sent['conversationId']}"
+    body = {"locationId": sim.location_id, "unreadCount": 3, "starred": True}
+    resp = await sim.call("PUT", path, json=body)
+    assert resp.status_code == 200, resp.text
+    assert resp.json()["success"] is True
+    conversation = resp.json()["conversation"]
+    assert (conversation["unreadCount"], conversation["starred"]) == (3, True)
+    assert conversation["lastMessageBody"] == "hello"
+    got = (await sim.call("GET", path)).json()
+    assert (got["unreadCount"], got["starred"]) == (3, True)
+    starred_only = {"locationId": sim.location_id, "starred": False}
+    assert (await sim.call("PUT", path, json=starred_only)).status_code == 200
+    await flush(sim)
+    unread = [e for e in events(receiver) if e["type"] == "ConversationUnreadUpdate"]
+    assert [(e["id"], e["unreadCount"], e["starred"]) for e in unread] == [
+        (sent["conversationId"], 3, True)
+    ]  # the star-only change leaves the count alone: no second event
+    if WEBHOOK_SCHEMAS.is_file():  # the documented event schema, where the spec is present
+        documented = json.loads(WEBHOOK_SCHEMAS.read_text(encoding="utf-8"))
+        jsonschema.validate(unread[0], documented["ConversationUnreadWebhook"]["schema"])
+    refused = [
+        await sim.call("PUT", path, json={"unreadCount": 1}),
+        await sim.call("PUT", path, json={**body, "unreadCount": -1}),
+        await sim.call("PUT", path, json={**body, "pinned": True}),
+    ]
+    assert [r.json()["message"] for r in refused] == [
+        ["locationId must be a string", "locationId should not be empty"],
+        ["unreadCount must not be less than 0"],
+        ["property pinned should not exist"],
+    ]
+    foreign = {**body, "locationId": sim.other_location_id}
+    assert (await sim.call("PUT", path, json=foreign)).status_code == 403
+
+
+async def test_delete_conversation_takes_its_messages(sim: SimClient) -> None:
+    contact = await new_contact(sim, "del@example.com")
+    sent = (await send(sim, contact["id"])).json()
+    path = f"/conversations/{sent['conversationId']}"
+    assert (await sim.call("DELETE", path, token=sim.pit(1))).status_code == 403
+    deleted = await sim.call("DELETE", path)
+    assert (deleted.status_code, deleted.json()["success"]) == (200, True)
+    assert (await sim.call("GET", path)).status_code == 400
+    assert (
+        await sim.call("GET", f"/conversations/messages/{sent['messageId']}")
+    ).status_code == 400
+    again = (await send(sim, contact["id"], message="fresh start")).json()
+    assert again["conversationId"] != sent["conversationId"]
+    assert (await sim.call("DELETE", path)).status_code == 400
+
+
+async def test_cancel_scheduled_message(sim: SimClient, clock: FakeClock) -> None:
+    contact = await new_contact(sim, "sched@example.com")
+    first = (await send(sim, contact["id"], message="now")).json()
+    later = (await send(sim, contact["id"], message="later",
+                        scheduledTimestamp=clock.now + 3600)).json()  # fmt: skip
+    message = (await sim.call("GET", f"/conversations/messages/{later['messageId']}")).json()
+    assert message["message"]["status"] == "scheduled"
+    cancelled = await sim.call("DELETE", f"/conversations/messages/{later['messageId']}/schedule")
+    assert cancelled.status_code == 200, cancelled.text
+    assert cancelled.json()["status"] == 200
+    assert (
+        await sim.call("GET", f"/conversations/messages/{later['messageId']}")
+    ).status_code == 400
+    conversation = (await sim.call("GET", f"/conversations/{first['conversationId']}")).json()
+    assert conversation["lastMessageBody"] == "now"  # the cancelled send left the thread
+    not_scheduled = await sim.call(
+        "DELETE", f"/conversations/messages/{first['messageId']}/schedule"
+    )
+    assert (not_scheduled.status_code, not_scheduled.json()["message"]) == (
+        400, "Failed cancel the scheduled message",
+    )  # fmt: skip
+    due = (await send(sim, contact["id"], message="soon",
+                      scheduledTimestamp=clock.now + 60)).json()  # fmt: skip
+    clock.advance(61)  # the scheduler has sent it by now
+    too_late = await sim.call("DELETE", f"/conversations/messages/{due['messageId']}/schedule")
+    assert too_late.status_code == 400
+    assert await drain(sim.app, 5) == 0
+    sent_late = (await sim.call("GET", f"/conversations/messages/{due['messageId']}")).json()
+    assert sent_late["message"]["status"] == "delivered"
+    foreign = await sim.call(
+        "DELETE", f"/conversations/messages/{due['messageId']}/schedule", token=sim.pit(1)
+    )
+    assert foreign.status_code == 403
+
+
+async def _export(sim: SimClient, **params: Any) -> Any:
+    query = {"locationId": sim.location_id, **params}
+    return await sim.call("GET", "/conversations/messages/export", params=query)
+
+
+async def test_export_messages_pages_by_cursor(sim: SimClient, clock: FakeClock) -> None:
+    people = [await new_contact(sim, f"exp{n}@example.com") for n in range(3)]
+    sent = []
+    for n in range(12):
+        clock.advance(1)
+        contact = people[n % 3]
+        sent.append((await send(sim, contact["id"], message=f"m{n}")).json()["messageId"])
+    clock.advance(1)
+    email = (await send(sim, contact["id"], type="Email", html="<p>x</p>")).json()["messageId"]
+    seen: list[str] = []
+    params: dict[str, Any] = {"limit": 10}
+    while True:
+        page = (await _export(sim, **params)).json()
+        assert page["total"] == 12
+        seen += [m["id"] for m in page["messages"]]
+        if "nextCursor" not in page:
+            break
+        params = {"limit": 10, "cursor": page["nextCursor"]}
+    assert seen == list(reversed(sent))  # newest first, email left out by default
+    emails = (await _export(sim, channel="Email")).json()
+    assert [m["id"] for m in emails["messages"]] == [email]
+    oldest = (await _export(sim, sortOrder="asc", limit=10, channel="SMS")).json()
+    assert [m["id"] for m in oldest["messages"]] == sent[:10]
+    one = (await _export(sim, contactId=contact["id"])).json()
+    assert {m["contactId"] for m in one["messages"]} == {contact["id"]} and one["total"] == 4
+    window = {"startDate": str(int((clock.now - 3) * 1000)), "endDate": str(int(clock.now * 1000))}
+    recent = (await _export(sim, **window)).json()["messages"]  # the email is left out
+    assert [m["id"] for m in recent] == sent[:-4:-1]
+    refused = [
+        await _export(sim, limit=5),
+        await _export(sim, sortBy="name"),
+        await _export(sim, cursor="not-a-cursor"),
+    ]
+    assert [r.status_code for r in refused] == [422, 422, 400]
+    assert refused[0].json()["message"] == ["limit must not be less than 10"]
+    foreign = await _export(sim, locationId=sim.other_location_id)
+    assert foreign.status_code == 403

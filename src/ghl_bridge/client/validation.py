@@ -94,6 +94,19 @@ RELAXATIONS: tuple[Relaxation, ...] = (
         " `sort`) is [<createdAt ms>, <id>], a number then a string",
         source="ghl-wire-facts.md §2.1 (recorded response shape, [NANGO-REC:opportunities])",
     ),
+    Relaxation(
+        schema="emails.CreateBuilderDto",
+        optional=("importProvider",),
+        reason="importProvider is needed only for type 'import'; an html template is made"
+        " without it",
+        source="a public live probe of POST /emails/builder (2026-09); simulator/email_builder.py",
+    ),
+    Relaxation(
+        schema="emails.SaveBuilderDataDto",
+        optional=("dnd",),
+        reason="dnd (the drag-and-drop editor's document) is sent only for builder templates",
+        source="same probe: POST /emails/builder/data with html and updatedBy only",
+    ),
 )
 
 

@@ -1,4 +1,5 @@
-"""Appointments: book, read, edit, delete, and list a calendar's events.
+"""Appointments: book, read, edit, delete, list a calendar's or a contact's events. Notes on an
+appointment live in `appointment_notes`.
 
 Booking (research/ghl-wire-facts.md §6.1-6.2): 200 with the appointment *flat* (no wrapper, no
 start/end echoed, `status: "booked"`, both `appointmentStatus` and the misspelt
@@ -20,7 +21,10 @@ from typing import Any
 
 from starlette.responses import Response
 
+from ghl_bridge.simulator.appointment_notes import ENDPOINTS as NOTE_ENDPOINTS
+from ghl_bridge.simulator.calendar_model import minutes
 from ghl_bridge.simulator.calendars import calendar_zone, free_slots, owned_calendar, render
+from ghl_bridge.simulator.contacts import contact_for_call
 from ghl_bridge.simulator.context import Call
 from ghl_bridge.simulator.errors import bad_request, unprocessable
 from ghl_bridge.simulator.gate import Endpoint
@@ -74,7 +78,7 @@ def _times(calendar: Record, body: dict[str, Any], current: Record | None) -> tu
     elif current is not None and not body.get("startTime"):
         end = _instant(current["endTime"], "endTime")
     else:
-        end = start + timedelta(minutes=int(calendar.get("slotDuration") or 30))
+        end = start + timedelta(minutes=minutes(calendar, "slotDuration"))
     if end <= start:
         raise bad_request("endTime must be after startTime")  # wording ours
     return render(start, zone), render(end, zone)
@@ -222,10 +226,24 @@ async def get_calendar_events(call: Call) -> Response:
     return call.respond({"events": [_detail(a) for a in events]})
 
 
+async def get_contact_appointments(call: Call) -> Response:
+    """`GET /contacts/{contactId}/appointments`: the contact's live appointments, soonest
+    first, in the get-appointment shape (the spec's GetEventSchema is a subset of it)."""
+    contact = contact_for_call(call)
+    mine = [
+        a for a in call.state.location_records("appointments", contact["locationId"])
+        if a["contactId"] == contact["id"] and not a.get("deleted")
+    ]  # fmt: skip
+    mine.sort(key=lambda a: (epoch_ms(a["startTime"]) or 0, a["id"]))
+    return call.respond({"events": [_detail(a) for a in mine]})
+
+
 ENDPOINTS = [
     Endpoint("create-appointment", create_appointment),
     Endpoint("get-appointment", get_appointment),
     Endpoint("edit-appointment", edit_appointment),
     Endpoint("delete-event", delete_event),
     Endpoint("get-calendar-events", get_calendar_events),
+    Endpoint("get-appointments-for-contact", get_contact_appointments),
+    *NOTE_ENDPOINTS,
 ]

@@ -1,10 +1,14 @@
-"""Calendars (seeded, read-only here) and their free slots.
+"""Calendars (seeded, or created/updated/deleted here) and their free slots.
 
 Free slots (research/ghl-wire-facts.md §6.3): `startDate`/`endDate` are epoch ms and may span
 at most 31 days; the answer maps `YYYY-MM-DD` to `{"slots": [ISO with offset]}` next to a
 top-level `traceId`, rendered in `timezone` (else the calendar's location zone). Only dates
 with a slot appear. Slots come from the calendar's open hours every `slotInterval`, lasting
-`slotDuration`, never in the past, and never overlapping a live appointment.
+`slotDuration`, never in the past, and never overlapping a live appointment. Create applies
+the request DTO's defaults (`slotDuration` 30, `autoConfirm` true, ...; `calendarType` is
+`event` unless given, our choice), gives the calendar a slug unique in its location and
+renders slots in the location's zone; a slug another calendar uses is a 400. Delete leaves
+the calendar's appointments readable (calendar history).
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from starlette.responses import Response
 
+from ghl_bridge.simulator.calendar_model import apply_settings, minutes, nested_errors, unique_slug
 from ghl_bridge.simulator.context import Call
 from ghl_bridge.simulator.errors import GhlJSONResponse, bad_request, unprocessable
 from ghl_bridge.simulator.gate import Endpoint
@@ -34,6 +39,8 @@ __all__ = [
 
 Record = dict[str, Any]
 MAX_RANGE_DAYS = 31
+SLUG_TAKEN = "Calendar slug already exists"  # wording ours; GHL's is unrecorded
+_NAMING = ("name", "slug", "widgetSlug")
 _DAY_MS = 86_400_000
 
 
@@ -76,8 +83,8 @@ def free_slots(
 ) -> list[datetime]:
     """Free slot starts in [start_ms, end_ms], as aware datetimes in the calendar's zone."""
     zone = calendar_zone(calendar)
-    minutes = int(calendar.get("slotDuration") or 30)
-    step = int(calendar.get("slotInterval") or minutes)
+    length = minutes(calendar, "slotDuration")
+    step = minutes(calendar, "slotInterval", length)
     taken = busy(call.state, calendar["id"], exclude)
     now_ms = int(call.sim.now() * 1000)
     day = datetime.fromtimestamp(start_ms / 1000, zone).date()
@@ -93,9 +100,9 @@ def free_slots(
                                  hours["openMinute"], tzinfo=zone)  # fmt: skip
                 closes = opens.replace(hour=hours["closeHour"], minute=hours["closeMinute"])
                 slot = opens
-                while slot + timedelta(minutes=minutes) <= closes:
+                while slot + timedelta(minutes=length) <= closes:
                     begin = int(slot.timestamp() * 1000)
-                    finish = begin + minutes * 60_000
+                    finish = begin + length * 60_000
                     if (
                         start_ms <= begin <= end_ms
                         and begin > now_ms
@@ -156,8 +163,67 @@ async def get_slots(call: Call) -> Response:
     return GhlJSONResponse({**by_date, "traceId": call.trace_id})
 
 
+def _checked_settings(call: Call, body: Record, location_id: str, own_id: str | None) -> None:
+    """422 for malformed nested settings, 400 for a slug another calendar already uses."""
+    errors = nested_errors(body)
+    if errors:
+        raise unprocessable(errors)
+    slug = body.get("slug")
+    others = (c for c in call.state.location_records("calendars", location_id) if c["id"] != own_id)
+    if slug and any(c.get("slug") == slug for c in others):
+        raise bad_request(SLUG_TAKEN)
+
+
+def _dto_defaults(call: Call) -> Record:
+    properties = call.sim.spec.resolve(call.op.request_schema).get("properties", {})
+    return {name: prop["default"] for name, prop in properties.items()
+            if "default" in prop and not prop.get("readOnly")}  # fmt: skip
+
+
+async def create_calendar(call: Call) -> Response:
+    body = call.validated_body()
+    location_id = body["locationId"]
+    call.require_location(location_id)
+    _checked_settings(call, body, location_id, None)
+    location = call.state.locations.get(location_id)
+    draft: Record = {"id": call.state.ids.ghl_id(), "locationId": location_id,
+                     "calendarType": "event", "openHours": [], "teamMembers": [],
+                     "slotDurationUnit": "mins", "slotIntervalUnit": "mins",
+                     **_dto_defaults(call)}  # fmt: skip
+    calendar = apply_settings(draft, body)
+    taken = [c.get("slug") or "" for c in call.state.location_records("calendars", location_id)]
+    calendar.setdefault("slug", unique_slug(calendar["name"], taken))
+    calendar.setdefault("widgetSlug", calendar["slug"])
+    calendar["timezone"] = location.timezone if location else "UTC"
+    call.state.store("calendars")[calendar["id"]] = calendar
+    return call.respond({"calendar": _view(calendar)})
+
+
+async def update_calendar(call: Call) -> Response:
+    body = call.validated_body()
+    calendar = owned_calendar(call, call.param("calendarId"))
+    blank = [f"{name} should not be empty" for name in _NAMING if body.get(name) == ""]
+    if blank:
+        raise unprocessable(blank)
+    # `null` cannot unname a calendar: the field is left as it is.
+    body = {k: v for k, v in body.items() if not (k in _NAMING and v is None)}
+    _checked_settings(call, body, calendar["locationId"], calendar["id"])
+    updated = apply_settings(calendar, body)
+    call.state.store("calendars")[calendar["id"]] = updated
+    return call.respond({"calendar": _view(updated)})
+
+
+async def delete_calendar(call: Call) -> Response:
+    calendar = owned_calendar(call, call.param("calendarId"))
+    del call.state.store("calendars")[calendar["id"]]
+    return call.respond({"success": True})
+
+
 ENDPOINTS = [
     Endpoint("get-calendars", get_calendars),
     Endpoint("get-calendar", get_calendar),
     Endpoint("get-slots", get_slots),
+    Endpoint("create-calendar", create_calendar),
+    Endpoint("update-calendar", update_calendar),
+    Endpoint("delete-calendar", delete_calendar),
 ]

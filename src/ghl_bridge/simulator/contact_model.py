@@ -3,7 +3,8 @@
 GHL renders a contact differently per endpoint (research/ghl-wire-facts.md §1.6, and Nango's
 recorded responses): get/update/upsert omit unset fields; create adds a few flags; search
 returns every key with `null` for unset ones, `address` instead of `address1`, and a
-`searchAfter` cursor. Webhook events carry the fields flat next to `type` and `locationId`.
+`searchAfter` cursor; the deprecated list adds `contactName`. Webhook events carry the fields
+flat next to `type` and `locationId`.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ __all__ = [
     "create_view",
     "detail_view",
     "event_view",
+    "list_view",
     "normalize_phone",
     "normalize_tags",
     "search_view",
@@ -166,6 +168,19 @@ def create_view(contact: Contact) -> dict[str, Any]:
     view.update(deleted=False, bounceEmail=False, unsubscribeEmail=False)
     view.update(validEmail=None, validEmailDate=None)
     return view
+
+
+def list_view(contact: Contact) -> dict[str, Any]:
+    """Deprecated `GET /contacts/` item: the detail fields plus `contactName`, which a v1-era
+    capture shows as the lower-cased full name, or the email for a contact with no name.
+
+    Unset fields are omitted rather than `null` (the spec types them as plain strings and no
+    v2 capture of this endpoint is known)."""
+    view = detail_view(contact)
+    name = view.pop("fullNameLowerCase", None) or contact.get("email")
+    for derived in ("emailLowerCase", "createdBy", "lastUpdatedBy"):
+        view.pop(derived, None)
+    return {"id": view.pop("id"), **({"contactName": name} if name else {}), **view}
 
 
 def search_view(contact: Contact, cursor: list[Any]) -> dict[str, Any]:

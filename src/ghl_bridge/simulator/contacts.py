@@ -1,8 +1,9 @@
-"""Contacts endpoints: create, get, update, delete, upsert, tags and the duplicate lookup.
+"""Contacts endpoints: create, get, update, delete, upsert, tags, followers, duplicate lookup.
 
 Each location refuses duplicate contacts by email, then phone (GHL's default "Allow Duplicate
 Contact" setting): create answers 400 with the existing contact in `meta`, upsert updates the
-match instead. Every change emits the matching webhook event.
+match instead. Every change emits the matching webhook event (follower changes have none in
+webhook-events.json). The deprecated list, `GET /contacts/`, lives in `contact_list`.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from typing import Any
 
 from starlette.responses import Response
 
+from ghl_bridge.simulator.contact_list import ENDPOINTS as LIST_ENDPOINTS
 from ghl_bridge.simulator.contact_model import (
     apply_input,
     create_view,
@@ -22,6 +24,7 @@ from ghl_bridge.simulator.contact_model import (
 )
 from ghl_bridge.simulator.context import Call
 from ghl_bridge.simulator.errors import ApiError, bad_request, unprocessable
+from ghl_bridge.simulator.followers import add_followers, remove_followers
 from ghl_bridge.simulator.gate import Endpoint
 from ghl_bridge.simulator.state import SimState
 from ghl_bridge.simulator.timefmt import iso_ms
@@ -219,6 +222,24 @@ async def remove_tags(call: Call) -> Response:
     return call.respond({"tags": kept})
 
 
+async def add_contact_followers(call: Call) -> Response:
+    body = call.validated_body()
+    contact = contact_for_call(call)
+    followers, added = add_followers(contact.get("followers", []), body["followers"])
+    if added:
+        contact.update(followers=followers, dateUpdated=iso_ms(call.sim.now()))
+    return call.respond({"followers": followers, "followersAdded": added})
+
+
+async def remove_contact_followers(call: Call) -> Response:
+    body = call.validated_body()
+    contact = contact_for_call(call)
+    followers, removed = remove_followers(contact.get("followers", []), body["followers"])
+    if removed:
+        contact.update(followers=followers, dateUpdated=iso_ms(call.sim.now()))
+    return call.respond({"followers": followers, "followersRemoved": removed})
+
+
 async def get_duplicate(call: Call) -> Response:
     location_id = call.query("locationId")
     if not location_id:
@@ -238,4 +259,7 @@ ENDPOINTS = [
     Endpoint("add-tags", add_tags),
     Endpoint("remove-tags", remove_tags),
     Endpoint("get-duplicate-contact", get_duplicate),
+    Endpoint("add-followers-contact", add_contact_followers),
+    Endpoint("remove-followers-contact", remove_contact_followers),
+    *LIST_ENDPOINTS,
 ]

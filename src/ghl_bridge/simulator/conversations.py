@@ -1,10 +1,13 @@
-"""Conversations: search, create and get.
+"""Conversations: search, create, get, update (read state, star) and delete.
 
 `GET /conversations/search` pages by `startAfterDate` (epoch ms of the last item's
 `lastMessageDate`, also given as the item's one-element `sort` cursor), newest first unless
 `sort=asc`; `total` counts every match. Like GHL, the cursor is a bare timestamp, so two
 conversations whose last messages share a millisecond can straddle a page boundary. One
 conversation per contact: creating a second answers 400 (GHL's NestJS guard; wording ours).
+Update answers `{success, conversation}` and emits ConversationUnreadUpdate when the unread
+count changes (the event's fields are the conversation's read state, webhook-events.json).
+Delete removes the conversation with its messages; the contact's next message starts a new one.
 """
 
 from __future__ import annotations
@@ -129,6 +132,57 @@ async def create_conversation(call: Call) -> Response:
     return call.respond({"success": True, "conversation": view})
 
 
+def _dto(conversation: Record) -> Record:
+    """The spec's ConversationDto (update's answer): `lastMessageDate` as the ISO string."""
+    keys = (
+        "id", "contactId", "locationId", "deleted", "inbox", "unreadCount", "starred",
+        "assignedTo", "userId", "lastMessageBody", "lastMessageType", "lastMessageDate",
+    )  # fmt: skip
+    return {key: conversation[key] for key in keys if conversation.get(key) is not None}
+
+
+def _update_errors(body: Record) -> list[str]:
+    count = body.get("unreadCount")
+    if count is None or isinstance(count, bool):
+        return []
+    if not float(count).is_integer():
+        return ["unreadCount must be an integer number"]
+    return ["unreadCount must not be less than 0"] if count < 0 else []
+
+
+async def update_conversation(call: Call) -> Response:
+    body = call.validated_body()
+    call.require_location(body["locationId"])
+    conversation = owned_conversation(call, call.param("conversationId"))
+    if conversation["locationId"] != body["locationId"]:
+        raise bad_request("Conversation not found")
+    errors = _update_errors(body)
+    if errors:
+        raise unprocessable(errors)
+    before = conversation["unreadCount"]
+    if body.get("unreadCount") is not None:
+        conversation["unreadCount"] = int(body["unreadCount"])
+    if body.get("starred") is not None:
+        conversation["starred"] = body["starred"]
+    if body.get("feedback") is not None:
+        conversation["feedback"] = body["feedback"]
+    conversation["dateUpdated"] = iso_ms(call.sim.now())
+    if conversation["unreadCount"] != before:
+        fields = {k: conversation[k] for k in ("id", "contactId", "deleted", "inbox", "starred",
+                                               "unreadCount")}  # fmt: skip
+        call.emit("ConversationUnreadUpdate", conversation["locationId"], fields)
+    return call.respond({"success": True, "conversation": _dto(conversation)})
+
+
+async def delete_conversation(call: Call) -> Response:
+    conversation = owned_conversation(call, call.param("conversationId"))
+    messages = call.state.store("messages")
+    for message_id in [k for k, m in messages.items() if m["conversationId"] == conversation["id"]]:
+        del messages[message_id]
+    del call.state.store("conversations")[conversation["id"]]
+    return call.respond({"success": True})
+
+
 async def get_conversation(call: Call) -> Response:
     conversation = owned_conversation(call, call.param("conversationId"))
     view = {
@@ -147,4 +201,6 @@ ENDPOINTS = [
     Endpoint("search-conversation", search_conversations),
     Endpoint("create-conversation", create_conversation),
     Endpoint("get-conversation", get_conversation),
+    Endpoint("update-conversation", update_conversation),
+    Endpoint("delete-conversation", delete_conversation),
 ]

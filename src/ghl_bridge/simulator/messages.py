@@ -1,14 +1,17 @@
-"""Messages: send, read one, list a thread, provider status updates and simulated inbound.
+"""Messages: send, read one, list a thread, provider status updates, simulated inbound, and
+cancelling a scheduled send.
 
 Per research/ghl-wire-facts.md §5: sending needs only `{type, contactId, message}` (the spec's
 required `subType`/`status` are not enforced live); Email needs `html` (or attachments), else
 422 "There is no message or attachments for this message. Skip sending."; a contact with DND
 on the channel gets 400 "Cannot send message as DND is active for SMS."; the answer is
 `{conversationId, messageId}` (+ `emailMessageId` for Email) without the spec's `status`.
-A sent message is `pending`, then `delivered` after `SimConfig.message_delivery_delay_s` with an
-OutboundMessage event. GET of one message is wrapped in `{"message": ...}`; the thread listing
-is double-nested `{"messages": {"lastMessageId", "nextPage", "messages": [...]}}` and pages
-with `lastMessageId` + `limit`, newest first.
+Delivery and scheduled sends are in `delivery`. GET of one message is wrapped in
+`{"message": ...}`; the thread listing is double-nested `{"messages": {"lastMessageId",
+"nextPage", "messages": [...]}}` and pages with `lastMessageId` + `limit`, newest first.
+Cancelling works only while the message is still `scheduled`; it then leaves the thread
+(`status` has no "cancelled" value). Otherwise 400 with the failure text the spec's example
+gives. The location-wide export is in `message_export`.
 """
 
 from __future__ import annotations
@@ -17,18 +20,27 @@ from typing import Any
 
 from starlette.responses import Response
 
-from ghl_bridge.simulator.context import Call, Simulator
+from ghl_bridge.simulator.context import Call
 from ghl_bridge.simulator.conversations import owned_conversation
+from ghl_bridge.simulator.delivery import event_view, queue_delivery, release_due
 from ghl_bridge.simulator.errors import ApiError, bad_request, unprocessable
 from ghl_bridge.simulator.gate import Endpoint
+from ghl_bridge.simulator.message_export import ENDPOINTS as EXPORT_ENDPOINTS
 from ghl_bridge.simulator.resources import owned, query_int
-from ghl_bridge.simulator.threads import add_message, conversation_for, thread
+from ghl_bridge.simulator.threads import (
+    add_message,
+    conversation_for,
+    message_view,
+    remove_message,
+    thread,
+)
 from ghl_bridge.simulator.timefmt import iso_ms
 
 __all__ = ["ENDPOINTS"]
 
 Record = dict[str, Any]
 NO_CONTENT = "There is no message or attachments for this message. Skip sending."
+CANCEL_FAILED = "Failed cancel the scheduled message"  # the spec's own example text
 # Send `type` -> (messageType, the dndSettings channel it obeys)
 _SEND = {
     "SMS": ("TYPE_SMS", "SMS"), "RCS": ("TYPE_RCS", "SMS"), "Email": ("TYPE_EMAIL", "Email"),
@@ -44,24 +56,6 @@ _INBOUND = {
     "Campaign_VoiceMail": "TYPE_CAMPAIGN_VOICEMAIL", "TIKTOK": "TYPE_TIKTOK",
     "ALL_IN_ONE_CHAT": "TYPE_LIVE_CHAT", "FORM_SUBMISSION": "TYPE_FORM_SUBMISSION",
 }  # fmt: skip
-_VIEW = (
-    "id", "direction", "status", "type", "messageType", "locationId", "contactId",
-    "conversationId", "dateAdded", "dateUpdated", "body", "contentType", "attachments", "source",
-    "meta", "userId", "conversationProviderId", "activity", "from", "to", "subject",
-)  # fmt: skip
-_EVENT = (
-    "attachments", "body", "contactId", "contentType", "conversationId", "dateAdded",
-    "direction", "messageType", "status", "userId", "source", "conversationProviderId",
-)  # fmt: skip
-
-
-def _view(message: Record) -> Record:
-    return {key: message[key] for key in _VIEW if message.get(key) is not None}
-
-
-def _event(message: Record) -> Record:
-    fields = {key: message[key] for key in _EVENT if message.get(key) is not None}
-    return {**fields, "messageId": message["id"]}
 
 
 def _dnd_blocks(contact: Record, channel: str | None) -> bool:
@@ -85,21 +79,14 @@ def _checked(call: Call, body: dict[str, Any]) -> tuple[Record, str, str | None]
     return contact, message_type, channel
 
 
-def _deliver(sim: Simulator, message_id: str) -> None:
-    message = sim.state.store("messages").get(message_id)
-    if message is None or message["status"] != "pending":
-        return
-    message.update(status="delivered", dateUpdated=iso_ms(sim.now()))
-    sim.webhooks.emit("OutboundMessage", message["locationId"], _event(message))
-
-
 async def send_message(call: Call) -> Response:
     body = call.validated_body(frozenset({"subType", "status"}))
     contact, message_type, _ = _checked(call, body)
     now = iso_ms(call.sim.now())
     conversation = conversation_for(call.state, contact, now)
     email = body["type"] == "Email"
-    scheduled = (body.get("scheduledTimestamp") or 0) > call.sim.now()
+    send_at = float(body.get("scheduledTimestamp") or 0)  # UTC seconds (spec)
+    scheduled = send_at > call.sim.now()
     fields: Record = {
         "messageType": message_type, "direction": "outbound", "source": "api",
         "status": "scheduled" if scheduled else "pending",
@@ -112,31 +99,35 @@ async def send_message(call: Call) -> Response:
         fields["to"], fields["from"] = contact.get("email"), body.get("emailFrom")
     else:
         fields["to"], fields["from"] = contact.get("phone"), body.get("fromNumber")
+    if scheduled:
+        fields["scheduledAt"] = send_at
     message = add_message(call.state, conversation, now, **fields)
     answer: Record = {"conversationId": conversation["id"], "messageId": message["id"]}
     if email:
         answer["emailMessageId"] = message["emailMessageId"] = call.state.ids.ghl_id()
         message["meta"]["email"]["messageIds"] = [answer["emailMessageId"]]
     if not scheduled:
-        sim, message_id = call.sim, message["id"]
-        sim.webhooks.later(sim.config.message_delivery_delay_s, lambda: _deliver(sim, message_id))
+        queue_delivery(call.sim, message["id"])
     return call.respond(answer)
 
 
 def _owned_message(call: Call, message_id: str) -> Record:
-    return owned(call, "messages", message_id, "Message")
+    message = owned(call, "messages", message_id, "Message")
+    release_due(call.sim, [message])
+    return message
 
 
 async def get_message(call: Call) -> Response:
-    return call.respond({"message": _view(_owned_message(call, call.param("id")))})
+    return call.respond({"message": message_view(_owned_message(call, call.param("id")))})
 
 
 async def get_messages(call: Call) -> Response:
     conversation = owned_conversation(call, call.param("conversationId"))
     limit = query_int(call, "limit", 20, 1, 100)
     types = {t for t in (call.query("type") or "").split(",") if t}
-    messages = [m for m in thread(call.state, conversation["id"])
-                if not types or m["messageType"] in types]  # fmt: skip
+    everything = thread(call.state, conversation["id"])
+    release_due(call.sim, everything)
+    messages = [m for m in everything if not types or m["messageType"] in types]
     last_id = call.query("lastMessageId")
     if last_id:
         ids = [m["id"] for m in messages]
@@ -147,7 +138,7 @@ async def get_messages(call: Call) -> Response:
     listing = {
         "lastMessageId": page[-1]["id"] if page else None,
         "nextPage": len(messages) > limit,
-        "messages": [_view(m) for m in page],
+        "messages": [message_view(m) for m in page],
     }
     return call.respond({"messages": listing})
 
@@ -182,11 +173,20 @@ async def add_inbound(call: Call) -> Response:
         contentType="text/html" if email else "text/plain",
         conversationProviderId=body.get("conversationProviderId"),
     )  # fmt: skip
-    call.emit("InboundMessage", conversation["locationId"], _event(message))
+    call.emit("InboundMessage", conversation["locationId"], event_view(message))
     answer = {"success": True, "conversationId": conversation["id"], "messageId": message["id"],
               "message": "Message added successfully", "contactId": conversation["contactId"],
               "dateAdded": now}  # fmt: skip
     return call.respond(answer)
+
+
+async def cancel_scheduled(call: Call) -> Response:
+    message = _owned_message(call, call.param("messageId"))  # a due one is released here
+    if message["status"] != "scheduled":
+        raise bad_request(CANCEL_FAILED)
+    remove_message(call.state, message)
+    # The success wording is ours; the spec only shows the failure text in this DTO.
+    return call.respond({"status": 200, "message": "Scheduled message cancelled successfully"})
 
 
 ENDPOINTS = [
@@ -195,4 +195,6 @@ ENDPOINTS = [
     Endpoint("get-messages", get_messages),
     Endpoint("update-message-status", update_status),
     Endpoint("add-an-inbound-message", add_inbound),
+    Endpoint("cancel-scheduled-message", cancel_scheduled),
+    *EXPORT_ENDPOINTS,
 ]

@@ -1,4 +1,5 @@
-"""Pipelines (read-only, seeded) and opportunities: create, get, update, status, upsert, delete.
+"""Pipelines (read-only, seeded) and opportunities: create, get, update, status, upsert, delete,
+followers. Lost reasons (seeded, read-only) live in `lost_reasons`.
 
 Shapes follow the recorded search items (research/ghl-wire-facts.md §2.1): `createdAt`,
 `updatedAt`, `lastStatusChangeAt`, `lastStageChangeAt`, `pipelineStageUId` (= stage id), an
@@ -17,8 +18,10 @@ from starlette.responses import Response
 
 from ghl_bridge.simulator.context import Call
 from ghl_bridge.simulator.errors import bad_request, unprocessable
+from ghl_bridge.simulator.followers import add_followers, remove_followers
 from ghl_bridge.simulator.gate import Endpoint
-from ghl_bridge.simulator.resources import SUCCEEDED, owned, query_location
+from ghl_bridge.simulator.lost_reasons import ENDPOINTS as LOST_REASON_ENDPOINTS
+from ghl_bridge.simulator.resources import SUCCEEDED, owned, query_bool, query_location
 from ghl_bridge.simulator.state import SimState
 from ghl_bridge.simulator.timefmt import iso_ms
 
@@ -304,6 +307,27 @@ def _followers(current: list[str], body: dict[str, Any]) -> list[str]:
     return [*current, *(f for f in given if f not in current)]
 
 
+async def add_opportunity_followers(call: Call) -> Response:
+    body = call.validated_body()
+    opportunity = _owned(call)
+    followers, added = add_followers(opportunity["followers"], body["followers"])
+    if added:
+        opportunity.update(followers=followers, updatedAt=iso_ms(call.sim.now()))
+    return call.respond({"followers": followers, "followersAdded": added})
+
+
+async def remove_opportunity_followers(call: Call) -> Response:
+    """`?isRemoveAllFollowers=true` empties the list whatever `followers` names."""
+    body = call.validated_body()
+    opportunity = _owned(call)
+    current = opportunity["followers"]
+    everyone = query_bool(call, "isRemoveAllFollowers")
+    followers, removed = remove_followers(current, current if everyone else body["followers"])
+    if removed:
+        opportunity.update(followers=followers, updatedAt=iso_ms(call.sim.now()))
+    return call.respond({"followers": followers, "followersRemoved": removed})
+
+
 ENDPOINTS = [
     Endpoint("get-pipelines", get_pipelines),
     Endpoint("create-opportunity", create_opportunity),
@@ -312,4 +336,7 @@ ENDPOINTS = [
     Endpoint("update-opportunity-status", update_status),
     Endpoint("delete-opportunity", delete_opportunity),
     Endpoint("Upsert-opportunity", upsert_opportunity),
+    Endpoint("add-followers-opportunity", add_opportunity_followers),
+    Endpoint("remove-followers-opportunity", remove_opportunity_followers),
+    *LOST_REASON_ENDPOINTS,
 ]

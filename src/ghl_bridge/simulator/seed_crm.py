@@ -1,14 +1,17 @@
-"""Seeded records beyond contacts: pipelines and opportunities, calendars, campaigns, workflows.
+"""Seeded records beyond contacts: pipelines and opportunities, calendars, campaigns, workflows,
+lost reasons.
 
 Deterministic for a seed, and generated after the contacts so adding an area never shifts the
-ids of what was seeded before it. GHL has no public API to create pipelines, campaigns or
-workflows, so a simulator user can only get them from here (find them with the list
-endpoints: `GET /opportunities/pipelines`, `GET /calendars/`, `GET /campaigns/`,
-`GET /workflows/`).
+ids of what was seeded before it. GHL has no public API to create pipelines, campaigns,
+workflows or lost reasons, so a simulator user can only get them from here (find them with the
+list endpoints: `GET /opportunities/pipelines`, `GET /calendars/`, `GET /campaigns/`,
+`GET /workflows/`, `GET /opportunities/lost-reason`).
 """
 
 from __future__ import annotations
 
+import random
+import string
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -32,6 +35,11 @@ _CALENDARS = (
 _CAMPAIGNS = (("Welcome Drip", "published"), ("Re-engagement", "published"), ("Old Promo", "draft"))
 _WORKFLOWS = (("New Lead Nurture", "published"), ("Appointment Reminder", "published"),
               ("Review Request", "draft"))  # fmt: skip
+# name, soft-deleted (the `deleted=true` query lists it)
+_LOST_REASONS = (
+    ("Price too high", False), ("Chose a competitor", False), ("No response", False),
+    ("Bad timing", False), ("Duplicate lead", True),
+)  # fmt: skip
 
 
 def seed_crm(state: SimState) -> None:
@@ -47,6 +55,8 @@ def seed_crm(state: SimState) -> None:
             _simple(state, "campaigns", location, n, name=name, status=status)
         for n, (name, status) in enumerate(_WORKFLOWS):
             _simple(state, "workflows", location, n, name=name, status=status, version=n + 1)
+    for location in state.locations.values():
+        _lost_reasons(state, location)
 
 
 def _pipeline(state: SimState, location: Location, n: int, name: str, stages: Any) -> Record:
@@ -154,3 +164,21 @@ def _simple(state: SimState, kind: str, location: Location, n: int, **fields: An
         record["id"] = state.ids.entity_uuid()  # workflow ids are UUIDs (spec examples)
         record.update(createdAt=made, updatedAt=made)
     state.store(kind)[record["id"]] = record
+
+
+def _lost_reasons(state: SimState, location: Location) -> None:
+    """Ids come from a stream of their own (derived from the seeded location id), not from
+    `state.ids`, so that these later-added records shift no id seeded after the CRM."""
+    picker = random.Random(f"{location.id}:lost-reasons")  # noqa: S311 - reproducible fixtures
+    alphabet = string.ascii_letters + string.digits
+    for n, (name, deleted) in enumerate(_LOST_REASONS):
+        made = iso_ms((_EPOCH - timedelta(days=90 - n)).timestamp())
+        record: Record = {
+            "id": "".join(picker.choices(alphabet, k=20)),
+            "name": name,
+            "locationId": location.id,
+            "createdAt": made,
+            "updatedAt": made,
+            "deleted": deleted,
+        }
+        state.store("lost_reasons")[record["id"]] = record

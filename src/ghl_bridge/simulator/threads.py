@@ -1,5 +1,5 @@
 """Conversations and their messages as stored records, shared by every area that writes to a
-contact's thread (sending messages, booking appointments).
+contact's thread (sending messages, booking appointments) or reads across threads (export).
 
 GHL keeps one conversation per contact for the phone/email/social channels and numbers message
 types by the 1-based position in its enum, leaving out the later-added `TYPE_RCS`
@@ -18,6 +18,8 @@ __all__ = [
     "MESSAGE_TYPES",
     "add_message",
     "conversation_for",
+    "message_view",
+    "remove_message",
     "thread",
     "type_number",
 ]
@@ -37,6 +39,11 @@ MESSAGE_TYPES = (
     "TYPE_TIKTOK", "TYPE_TIKTOK_COMMENT", "TYPE_ACTIVITY_WHATSAPP", "TYPE_FORM_SUBMISSION",
     "TYPE_SMS_REACTION",
     "TYPE_RCS",  # added later; numbered after the rest so the recorded numbers stay right
+)  # fmt: skip
+_VIEW = (
+    "id", "direction", "status", "type", "messageType", "locationId", "contactId",
+    "conversationId", "dateAdded", "dateUpdated", "body", "contentType", "attachments", "source",
+    "meta", "userId", "conversationProviderId", "activity", "from", "to", "subject",
 )  # fmt: skip
 CONVERSATION_TYPES = (
     "TYPE_PHONE",
@@ -73,6 +80,12 @@ def conversation_for(state: SimState, contact: Record, now: str) -> Record:
     return conversation
 
 
+def message_view(message: Record) -> Record:
+    """A message on the wire (get, thread listing, export): unset fields omitted, bookkeeping
+    such as `scheduledAt` hidden."""
+    return {key: message[key] for key in _VIEW if message.get(key) is not None}
+
+
 def add_message(state: SimState, conversation: Record, now: str, **fields: Any) -> Record:
     """Append a message to `conversation` and make it the conversation's last message."""
     message: Record = {
@@ -88,17 +101,36 @@ def add_message(state: SimState, conversation: Record, now: str, **fields: Any) 
     }
     message["type"] = type_number(message["messageType"])
     state.store("messages")[message["id"]] = message
-    conversation.update(
-        lastMessageDate=now,
-        dateUpdated=now,
-        lastMessageBody=message.get("body") or "",
-        lastMessageType=message["messageType"],
-        lastMessageDirection=message.get("direction"),
-        lastMessageAt=epoch_ms(now),
-    )
+    _make_last(conversation, message)
+    conversation["dateUpdated"] = now
     if message.get("direction") == "inbound":
         conversation["unreadCount"] += 1
     return message
+
+
+def _make_last(conversation: Record, message: Record) -> None:
+    conversation.update(
+        lastMessageDate=message["dateAdded"],
+        lastMessageBody=message.get("body") or "",
+        lastMessageType=message["messageType"],
+        lastMessageDirection=message.get("direction"),
+        lastMessageAt=epoch_ms(message["dateAdded"]),
+    )
+
+
+def remove_message(state: SimState, message: Record) -> None:
+    """Delete a message; its conversation's "last message" falls back to the one before it."""
+    state.store("messages").pop(message["id"], None)
+    conversation = state.store("conversations").get(message["conversationId"])
+    if conversation is None:
+        return
+    remaining = thread(state, conversation["id"])
+    if remaining:
+        _make_last(conversation, remaining[0])
+        return
+    for key in ("lastMessageBody", "lastMessageType", "lastMessageDirection", "lastMessageAt"):
+        conversation.pop(key, None)
+    conversation["lastMessageDate"] = conversation["dateAdded"]
 
 
 def thread(state: SimState, conversation_id: str) -> list[Record]:

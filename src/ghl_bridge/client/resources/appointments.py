@@ -67,12 +67,47 @@ class AppointmentsResource(Resource):
         )
 
     async def create_note(
-        self, location_id: str, appointment_id: str, body: str, *, options: Opts = None
+        self,
+        location_id: str,
+        appointment_id: str,
+        body: str,
+        *,
+        user_id: str | None = None,
+        options: Opts = None,
     ) -> JSON:
+        """Add a note (at most 5,000 characters). Not retried unless keyed: it would duplicate."""
+        payload = {"body": body, **({"userId": user_id} if user_id else {})}
         return await self._call(
             "create-appointment-note",
             location_id,
             path={"appointmentId": appointment_id},
+            json=payload,
+            options=options,
+        )
+
+    async def update_note(
+        self,
+        location_id: str,
+        appointment_id: str,
+        note_id: str,
+        body: str,
+        *,
+        options: Opts = None,
+    ) -> JSON:
+        return await self._call(
+            "update-appointment-note",
+            location_id,
+            path={"appointmentId": appointment_id, "noteId": note_id},
             json={"body": body},
+            options=options,
+        )
+
+    async def delete_note(
+        self, location_id: str, appointment_id: str, note_id: str, *, options: Opts = None
+    ) -> JSON:
+        return await self._call(
+            "delete-appointment-note",
+            location_id,
+            path={"appointmentId": appointment_id, "noteId": note_id},
             options=options,
         )

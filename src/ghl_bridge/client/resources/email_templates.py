@@ -37,6 +37,8 @@ class EmailTemplatesResource(Resource):
     async def create(
         self, location_id: str, data: Mapping[str, Any], *, options: Opts = None
     ) -> JSON:
+        """A template or folder (``type``; ``title`` names it). The spec, and so the pre-send
+        check, requires ``importProvider`` even where GHL ignores it (any ``type`` but import)."""
         body = {**data, "locationId": location_id}
         return await self._call("create-template", location_id, json=body, options=options)
 

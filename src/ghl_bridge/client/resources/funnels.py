@@ -40,9 +40,29 @@ class FunnelsResource(Resource):
         offset: int = 0,
         options: Opts = None,
     ) -> JSON:
-        """One page of a funnel's pages (the spec does not pin the list's key, so no iterator)."""
+        """One page of a funnel's pages, as ``{"data": [...]}``: GHL answers with a bare JSON
+        array (observed live; the spec shows a single page object), which ``_call`` wraps."""
         query = {"locationId": location_id, "funnelId": funnel_id, "limit": limit, "offset": offset}
         return await self._call("getPagesByFunnelId", location_id, query=query, options=options)
+
+    def iter_pages(
+        self,
+        location_id: str,
+        funnel_id: str,
+        *,
+        limit: int = 20,
+        max_items: int | None = None,
+    ) -> AsyncIterator[JSON]:
+        """Every page of a funnel, paged by offset/limit (both required by GHL)."""
+        return paginate(
+            lambda q: self._call(
+                "getPagesByFunnelId",
+                location_id,
+                query={**q, "locationId": location_id, "funnelId": funnel_id},
+            ),
+            Offset("data", limit),
+            max_items=max_items,
+        )
 
     async def page_count(self, location_id: str, funnel_id: str, *, options: Opts = None) -> JSON:
         return await self._call(

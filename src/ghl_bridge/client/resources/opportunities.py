@@ -152,12 +152,15 @@ class OpportunitiesResource(Resource):
         opportunity_id: str,
         user_ids: Sequence[str],
         *,
+        remove_all: bool = False,
         options: Opts = None,
     ) -> JSON:
+        """Stop ``user_ids`` following; ``remove_all`` empties the list (isRemoveAllFollowers)."""
         return await self._call(
             "remove-followers-opportunity",
             location_id,
             path={"id": opportunity_id},
+            query={"isRemoveAllFollowers": True} if remove_all else None,
             json={"followers": list(user_ids)},
             options=options,
         )
