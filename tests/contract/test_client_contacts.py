@@ -111,6 +111,16 @@ async def test_5xx_on_keyless_post_is_not_retried(ghl: GHLClient, sim: Sim) -> N
         await ghl.contacts.create(sim.location_id, {"email": "once@example.com"})
 
 
+async def test_5xx_on_search_post_is_retried_by_default(ghl: GHLClient, sim: Sim) -> None:
+    """A POST that only reads is retried by the pipeline itself, through any entry point."""
+    await sim.fault(
+        "status", status=503, count=2, match={"method": "POST", "pathPrefix": "/contacts/search"}
+    )
+    body = {"locationId": sim.location_id, "pageLimit": 5}
+    found = await ghl.call("search-contacts-advanced", body=body)
+    assert found["contacts"]
+
+
 async def test_5xx_on_keyed_post_is_retried(ghl: GHLClient, sim: Sim) -> None:
     await sim.fault(
         "status", status=502, count=1, match={"method": "POST", "pathPrefix": "/contacts/"}

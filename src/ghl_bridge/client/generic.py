@@ -7,7 +7,6 @@ resource call, through the same ``Resource._call``.
 from __future__ import annotations
 
 import difflib
-import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -18,7 +17,7 @@ from ghl_bridge.client.pipeline import Pipeline
 from ghl_bridge.client.resources._base import JSON, Resource
 from ghl_bridge.client.validation import RequestValidator
 
-__all__ = ["GenericCaller", "UnknownOperationError", "infer_resource_id", "is_read_like_post"]
+__all__ = ["GenericCaller", "UnknownOperationError", "infer_resource_id"]
 
 FORM = "application/x-www-form-urlencoded"
 MULTIPART = "multipart/form-data"
@@ -26,7 +25,6 @@ MULTIPART = "multipart/form-data"
 # ~15 other operations (e.g. get-social-media-statistics) that do need one, so it cannot decide.
 _UNAUTHENTICATED = frozenset({"get-access-token"})
 # POSTs that read or upsert: retrying them after a 5xx or timeout cannot create a duplicate.
-_READ_LIKE_POST = re.compile(r"/(search|upsert|list|filter-by-email|statistics|details)(/|$)")
 # GHL rate limits and tokens are per location or per company; these keys name one.
 _RESOURCE_KEYS = ("locationId", "location_id", "companyId")
 
@@ -61,7 +59,7 @@ class GenericCaller(Resource):
         """Perform one operation. ``resource_id`` defaults to the locationId/companyId found in
         the path params, query or body (in that order).
 
-        Retried like its HTTP method, except that search/upsert/list POSTs count as idempotent.
+        Retried like the pipeline retries any operation (``retry.idempotent_by_default``).
         Raises UnknownOperationError, RequestValidationError (nothing sent), GHLError for a
         multipart operation, or the pipeline's GHLErrors.
         """
@@ -79,7 +77,6 @@ class GenericCaller(Resource):
             json=None if is_form else body,
             form={k: str(v) for k, v in body.items()} if is_form and body else None,
             authenticated=operation_id not in _UNAUTHENTICATED,
-            idempotent=True if is_read_like_post(op) else None,
             options=options,
         )
 
@@ -105,8 +102,3 @@ def infer_resource_id(
             if isinstance(value, str) and value:
                 return value
     return None
-
-
-def is_read_like_post(op: Operation) -> bool:
-    """POST operations that only read (search, list) or upsert, so a retry is harmless."""
-    return op.method.upper() == "POST" and bool(_READ_LIKE_POST.search(op.path))

@@ -39,7 +39,7 @@ from ghl_bridge.client.options import ClientOptions, RequestOptions
 from ghl_bridge.client.resilience.circuit import CircuitBreakers
 from ghl_bridge.client.resilience.gate import Lane
 from ghl_bridge.client.resilience.limiter import BudgetLimiter, RateLimiter
-from ghl_bridge.client.resilience.retry import IDEMPOTENT_METHODS, retry_after_s, should_retry
+from ghl_bridge.client.resilience.retry import idempotent_by_default, retry_after_s, should_retry
 
 log = structlog.get_logger("ghl_bridge.client")
 
@@ -64,7 +64,8 @@ class Call:
     """One GHL operation to perform.
 
     resource_id: the location (or company) the call acts for. It picks the token, the
-    rate-limit budget and the circuit. ``idempotent`` defaults from the HTTP method.
+    rate-limit budget and the circuit. ``idempotent`` defaults from the operation: its HTTP
+    method, or a POST that only reads or upserts (``retry.idempotent_by_default``).
     """
 
     operation: str
@@ -96,6 +97,7 @@ class _Prepared:
     lane: Lane
     budget_key: str
     host: str
+    idempotent: bool
 
 
 class Pipeline:
@@ -140,7 +142,7 @@ class Pipeline:
         prepared = self._prepare(call, opts)
         idempotent = call.idempotent
         if idempotent is None:
-            idempotent = prepared.method in IDEMPOTENT_METHODS or opts.idempotency_key is not None
+            idempotent = prepared.idempotent or opts.idempotency_key is not None
         # Wall-clock, like the limiter: its shared (Redis) state is compared across processes.
         deadline = time.time() + self.options.deadline_s
 
@@ -195,7 +197,16 @@ class Pipeline:
         host = base.split("://", 1)[-1]
         method = spec.method.upper()
         return _Prepared(
-            call, method, base + path, headers, timeout, request_id, opts.lane, budget_key, host
+            call,
+            method,
+            base + path,
+            headers,
+            timeout,
+            request_id,
+            opts.lane,
+            budget_key,
+            host,
+            idempotent_by_default(method, spec.path),
         )
 
     async def _attempt(self, req: _Prepared, deadline: float, attempt: int) -> Response:

@@ -13,9 +13,11 @@ from ghl_bridge.client import (
     StaticTokens,
     UnknownOperationError,
 )
+from ghl_bridge.client.catalog import load_catalog
 from ghl_bridge.client.generic import infer_resource_id
 from ghl_bridge.client.options import RequestOptions
 from ghl_bridge.client.pipeline import Call, Response
+from ghl_bridge.client.resilience.retry import idempotent_by_default
 
 
 class RecordingPipeline:
@@ -89,14 +91,24 @@ async def test_form_encoded_operations_send_a_form_without_a_token(
     assert call.authenticated is False
 
 
-async def test_read_like_posts_are_idempotent_creates_are_not(
-    recorded: tuple[GHLClient, RecordingPipeline],
+@pytest.mark.parametrize(
+    ("operation", "expected"),
+    [
+        ("search-contacts-advanced", True),
+        ("upsert-contact", True),
+        ("get-posts", True),  # POST .../posts/list
+        ("get-contact", True),
+        ("update-contact", True),
+        ("create-contact", False),
+        ("send-a-new-message", False),
+        ("add-contact-to-workflow", False),
+    ],
+)
+def test_the_pipeline_retries_read_like_posts_but_not_creates(
+    operation: str, expected: bool
 ) -> None:
-    client, recorder = recorded
-    await client.call("search-contacts-advanced", body={"locationId": "L"})
-    await client.call("create-contact", body={"locationId": "L"})
-    await client.call("get-contact", path_params={"contactId": "c"})
-    assert [c.idempotent for c in recorder.calls] == [True, None, None]  # None: by HTTP method
+    op = load_catalog().operation(operation)
+    assert idempotent_by_default(op.method, op.path) is expected
 
 
 async def test_unknown_operation_lists_close_matches(

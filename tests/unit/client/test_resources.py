@@ -15,9 +15,9 @@ import pytest
 
 from ghl_bridge.client import GHLClient, StaticTokens
 from ghl_bridge.client.catalog import load_catalog
-from ghl_bridge.client.generic import is_read_like_post
 from ghl_bridge.client.options import RequestOptions
 from ghl_bridge.client.pipeline import Call, Response
+from ghl_bridge.client.resilience.retry import idempotent_by_default
 from ghl_bridge.client.resources._base import Resource
 from ghl_bridge.client.validation import RequestValidator
 
@@ -136,7 +136,10 @@ async def test_method_names_a_catalogue_operation_correctly(owner: str, method: 
     assert call.resource_id in (LOCATION, COMPANY) or call.operation == "get-access-token"
     if op.request_schema is None:
         assert call.json is None, f"{op.method} {op.path} takes no body"
-    if op.method == "POST" and (is_read_like_post(op) or call.operation in IDEMPOTENT_POSTS):
+    by_default = idempotent_by_default(op.method, op.path)  # the pipeline's own rule
+    if op.method == "POST" and by_default:
+        assert call.idempotent is None, "read-like POSTs are the pipeline's call, not ours"
+    elif op.method == "POST" and call.operation in IDEMPOTENT_POSTS:
         assert call.idempotent is True
     elif op.method == "POST" and owner != "oauth":  # oauth.py decides per grant, with reasons
         assert call.idempotent is None, "creates and sends retry only with an idempotency key"

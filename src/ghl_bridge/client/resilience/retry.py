@@ -2,13 +2,15 @@
 
 - 429: always retried, after the wait GHL's headers imply (Retry-After if sent, else the window).
 - 5xx, timeouts, dropped connections: retried only when the request is idempotent (GET/PUT/
-  DELETE, or a POST carrying an idempotency key) — a blind POST retry can create duplicates.
+  DELETE; a POST that only reads or upserts — search, list, upsert, statistics; or a POST
+  carrying an idempotency key) — a blind POST retry can create duplicates.
 - Other 4xx: never retried; they will fail the same way again.
 """
 
 from __future__ import annotations
 
 import email.utils
+import re
 import time
 from collections.abc import Mapping
 
@@ -16,6 +18,17 @@ from ghl_bridge.client import facts
 from ghl_bridge.client.errors import GHLError, RateLimitedError, ServerError, TransportError
 
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
+# GHL's POSTs that only read (search, list, filter, details, statistics) or upsert: every
+# catalogue path of that kind ends in one of these segments (tests/unit/client/test_resources.py).
+_READ_LIKE_POST = re.compile(r"/(search|upsert|list|filter-by-email|statistics|details)(/|$)")
+
+
+def idempotent_by_default(method: str, path: str) -> bool:
+    """Whether an attempt of ``method path`` (a spec path template) may be repeated blindly."""
+    method = method.upper()
+    return method in IDEMPOTENT_METHODS or (
+        method == "POST" and _READ_LIKE_POST.search(path) is not None
+    )
 
 
 def should_retry(exc: GHLError, *, idempotent: bool) -> bool | float:

@@ -38,9 +38,7 @@ class ContactsResource(Resource):
     ) -> JSON:
         """Create or update by email/phone per the location's duplicate settings: safe to retry."""
         body = {**data, "locationId": location_id}
-        return await self._call(
-            "upsert-contact", location_id, json=body, idempotent=True, options=options
-        )
+        return await self._call("upsert-contact", location_id, json=body, options=options)
 
     async def get(self, location_id: str, contact_id: str, *, options: Opts = None) -> JSON:
         return await self._call(
@@ -69,7 +67,7 @@ class ContactsResource(Resource):
         """POST /contacts/search — a read, so retried like a GET."""
         payload = {"pageLimit": 100, **body, "locationId": location_id}
         return await self._call(
-            "search-contacts-advanced", location_id, json=payload, idempotent=True, options=options
+            "search-contacts-advanced", location_id, json=payload, options=options
         )
 
     def iter_search(

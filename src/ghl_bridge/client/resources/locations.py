@@ -90,6 +90,5 @@ class LocationsResource(Resource):
             location_id,
             path={"locationId": location_id},
             json=dict(body or {}),
-            idempotent=True,
             options=options,
         )

@@ -36,9 +36,7 @@ class OpportunitiesResource(Resource):
         "change no followers", so an upsert never touches followers by accident.
         """
         body = {**_NO_FOLLOWER_CHANGE, **data, "locationId": location_id}
-        return await self._call(
-            "Upsert-opportunity", location_id, json=body, idempotent=True, options=options
-        )
+        return await self._call("Upsert-opportunity", location_id, json=body, options=options)
 
     async def get(self, location_id: str, opportunity_id: str, *, options: Opts = None) -> JSON:
         return await self._call(
@@ -95,7 +93,6 @@ class OpportunitiesResource(Resource):
             "search-opportunities-advanced",
             location_id,
             json=payload,
-            idempotent=True,
             options=options,
         )
 

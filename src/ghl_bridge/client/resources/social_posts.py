@@ -43,7 +43,6 @@ class SocialPostsResource(Resource):
                 location_id,
                 path={"locationId": location_id},
                 json=b,
-                idempotent=True,
             ),
             Offset("results.posts", limit, "skip", as_text=True),
             body,
@@ -125,6 +124,5 @@ class SocialPostsResource(Resource):
             location_id,
             query={"locationId": location_id},
             json=body,
-            idempotent=True,
             options=options,
         )
