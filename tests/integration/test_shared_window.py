@@ -38,11 +38,12 @@ async def test_settle_moves_the_slot_to_the_answer(redis: Redis, redis_prefix: s
     clock.now += 2.9
     await a.settle(slow)
     clock.now = 1_010.2
-    assert (await b.take("loc", 2, 10))[0] is not None
+    taken = (await b.take("loc", 2, 10))[0]
+    assert taken is not None and taken.counted == 1 and taken.taken_at == 1_010.2
     refused, wait = await b.take("loc", 2, 10)
     assert refused is None and abs(wait - 2.8) < 1e-6
     await a.spend("loc", 3)
-    assert await b.count("loc", 10) == 5
+    assert await b.count_since("loc", 1_010.2) == 4  # the new slot and the three spent now
     assert await redis.pttl(f"{redis_prefix}:window:loc") > 0  # idle sets expire
 
 

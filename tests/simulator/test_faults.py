@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from ghl_bridge.simulator import SimConfig, SimulatedConnectionDrop, create_app
-from tests.simulator.conftest import SimClient, serve_app
+from tests.simulator.conftest import SimClient, open_sim, serve_app
 
 
 async def arm(sim: SimClient, **spec: Any) -> str:
@@ -141,3 +141,64 @@ async def test_faults_can_be_cleared_and_skip_control_routes(sim: SimClient) -> 
     assert (await sim.http.delete("/_sim/faults")).json() == {"cleared": 1}
     assert (await search(sim)).status_code == 200
     assert (await sim.http.get("/_sim/faults")).json() == {"faults": []}
+
+
+async def test_probabilistic_fault_strikes_its_share_reproducibly(sim: SimClient) -> None:
+    await arm(sim, kind="status", status=502, probability=0.25)
+    statuses = [(await search(sim)).status_code for _ in range(80)]
+    share = statuses.count(502) / len(statuses)
+    assert 0.1 < share < 0.45 and set(statuses) == {200, 502}
+    listing = (await sim.http.get("/_sim/faults")).json()["faults"]
+    assert listing[0]["remaining"] is None and listing[0]["fired"] == statuses.count(502)
+
+    async with open_sim() as again:  # the same seed and requests: the same faults
+        await arm(again, kind="status", status=502, probability=0.25)
+        assert [(await search(again)).status_code for _ in range(80)] == statuses
+
+
+async def test_probabilistic_fault_with_a_count_stops(sim: SimClient) -> None:
+    await arm(sim, kind="status", status=502, probability=1.0, count=3)
+    assert [(await search(sim)).status_code for _ in range(5)] == [502, 502, 502, 200, 200]
+
+
+async def test_after_fault_lands_the_write_then_fails(sim: SimClient) -> None:
+    await arm(sim, kind="status", status=502, after=True, match={"method": "POST"})
+    body = {"locationId": sim.location_id, "email": "landed@example.com"}
+    resp = await sim.call("POST", "/contacts/", json=body)
+    assert resp.status_code == 502
+    found = await sim.call(
+        "GET",
+        "/contacts/search/duplicate",
+        params={"locationId": sim.location_id, "email": "landed@example.com"},
+    )
+    assert found.json()["contact"]["email"] == "landed@example.com"
+
+
+async def test_journal_counts_repeated_post_bodies(sim: SimClient) -> None:
+    body = {"locationId": sim.location_id, "email": "twice@example.com"}
+    await sim.call("POST", "/contacts/", json=body)
+    await sim.call("POST", "/contacts/", json=body)  # a blind retry: same bytes again
+    await sim.call("POST", "/contacts/", json={**body, "email": "other@example.com"})
+    await arm(sim, kind="rate_limit")
+    refused = {**body, "email": "refused@example.com"}
+    assert (await sim.call("POST", "/contacts/", json=refused)).status_code == 429
+    await sim.call("POST", "/contacts/", json=refused)  # after a 429: GHL did no work before
+    journal = (await sim.http.get("/_sim/journal")).json()
+    assert journal["posts"]["create-contact"] == 4
+    assert journal["repeatedPosts"] == {"create-contact": 1}
+
+
+@pytest.mark.parametrize(
+    "spec",
+    [
+        {"kind": "status", "probability": 0},
+        {"kind": "status", "probability": 1.5},
+        {"kind": "status", "probability": "often"},
+        {"kind": "latency", "after": True},
+        {"kind": "drop", "after": "yes"},
+    ],
+)
+async def test_bad_probability_or_after_is_refused(sim: SimClient, spec: dict[str, Any]) -> None:
+    resp = await sim.http.post("/_sim/faults", json=spec)
+    assert resp.status_code == 422
+    assert (await sim.http.get("/_sim/faults")).json()["faults"] == []

@@ -240,7 +240,7 @@ class Pipeline:
         finally:
             # GHL counted this attempt, if at all, before its answer (or failure) reached us.
             await self._limiter.settle(slot)
-        await self._limiter.observe(key, headers)
+        await self._limiter.observe(key, headers, slot)
         if status == 429:
             self._metrics.rate_limited.labels(key).inc()
             wait = retry_after_s(headers) or self.options.burst_window_ms / 1000

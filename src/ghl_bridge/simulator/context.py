@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from starlette.requests import Request
@@ -12,6 +12,7 @@ from ghl_bridge.simulator.auth import require_location
 from ghl_bridge.simulator.config import SimConfig
 from ghl_bridge.simulator.errors import GhlJSONResponse, bad_request, unprocessable
 from ghl_bridge.simulator.faults import FaultBook
+from ghl_bridge.simulator.journal import Journal
 from ghl_bridge.simulator.keys import WebhookSigner, load_signer
 from ghl_bridge.simulator.ratelimit import RateLimiter
 from ghl_bridge.simulator.seed import build_state
@@ -34,12 +35,13 @@ class Simulator:
     faults: FaultBook
     signer: WebhookSigner
     webhooks: WebhookDispatcher
+    journal: Journal = field(default_factory=Journal)
 
     @classmethod
     def build(cls, config: SimConfig) -> Simulator:
         spec = load_spec()
         state = build_state(config.seed, spec, location_count=config.location_count)
-        faults = FaultBook()
+        faults = FaultBook(config.seed)
         signer = load_signer()
         webhooks = WebhookDispatcher(config, signer, faults, state.ids.trace_id)
         return cls(config, spec, state, RateLimiter(config), faults, signer, webhooks)

@@ -1,7 +1,8 @@
 """The simulator's own control API under `/_sim/` (not part of GHL; no auth, no rate limits).
 
 GET /_sim/seed · GET|POST|DELETE /_sim/webhooks · POST /_sim/webhooks/emit ·
-POST /_sim/webhooks/flush · GET /_sim/deliveries · GET|POST|DELETE /_sim/faults
+POST /_sim/webhooks/flush · GET /_sim/deliveries · GET|POST|DELETE /_sim/faults ·
+GET /_sim/journal
 """
 
 from __future__ import annotations
@@ -112,6 +113,10 @@ async def add_fault(sim: Simulator, request: Request) -> Any:
     return {"id": fault.id}
 
 
+async def journal(sim: Simulator, request: Request) -> Any:
+    return sim.journal.summary()
+
+
 async def list_faults(sim: Simulator, request: Request) -> Any:
     return {"faults": sim.faults.listing()}
 
@@ -130,6 +135,7 @@ def control_routes() -> list[BaseRoute]:
         Route("/_sim/webhooks/flush", _wrap(flush_webhooks), methods=["POST"]),
         Route("/_sim/deliveries", _wrap(list_deliveries), methods=["GET"]),
         Route("/_sim/faults", _wrap(list_faults), methods=["GET"]),
+        Route("/_sim/journal", _wrap(journal), methods=["GET"]),
         Route("/_sim/faults", _wrap(add_fault, 201), methods=["POST"]),
         Route("/_sim/faults", _wrap(clear_faults), methods=["DELETE"]),
     ]

@@ -1,12 +1,20 @@
 """Scripted failures (`/_sim/faults`): latency, status codes, timeouts, dropped connections,
 forced 429s and dropped webhooks.
 
-Deterministic: faults are consulted in the order they were added, each fires `count` times on
-the requests (or webhook deliveries) it matches, then is spent.
+Faults are consulted in the order they were added. A counted fault fires `count` times on the
+requests (or webhook deliveries) it matches, then is spent. A fault with a `probability` fires
+on that share of the requests it matches (drawn from a generator seeded by the simulator's
+seed, so the same requests in the same order see the same faults), `count` times at most if a
+count is given, else for ever — the weather of a bad GHL day rather than one scripted outage.
+
+`status` and `drop` faults may strike `"after": true`: the handler runs and its write lands,
+then the answer is replaced by the error or lost with the connection — the case that makes a
+blind retry of a create write twice.
 """
 
 from __future__ import annotations
 
+import random
 from dataclasses import dataclass
 from typing import Any
 
@@ -35,15 +43,21 @@ class FaultMatch:
 class Fault:
     id: str
     kind: str
-    count: int
+    count: int | None  # None: no limit (probabilistic faults only)
     status: int
     delay_ms: int
     match: FaultMatch
+    probability: float | None = None
+    after: bool = False
     fired: int = 0
 
     @property
-    def remaining(self) -> int:
-        return self.count - self.fired
+    def remaining(self) -> int | None:
+        return None if self.count is None else self.count - self.fired
+
+    @property
+    def live(self) -> bool:
+        return self.count is None or self.fired < self.count
 
     def describe(self) -> dict[str, Any]:
         return {
@@ -54,6 +68,8 @@ class Fault:
             "remaining": self.remaining,
             "status": self.status,
             "delayMs": self.delay_ms,
+            "probability": self.probability,
+            "after": self.after,
             "match": {
                 "method": self.match.method,
                 "pathPrefix": self.match.path_prefix,
@@ -65,9 +81,10 @@ class Fault:
 class FaultBook:
     """The ordered list of armed faults."""
 
-    def __init__(self) -> None:
+    def __init__(self, seed: int = 1) -> None:
         self._faults: list[Fault] = []
         self._next_id = 1
+        self._dice = random.Random(f"{seed}:faults")  # noqa: S311 - reproducible, not secret
 
     def add(self, spec: dict[str, Any]) -> Fault:
         """Arm a fault from a `POST /_sim/faults` body; raises ValueError listing what is wrong."""
@@ -76,13 +93,17 @@ class FaultBook:
             raise ValueError(errors)
         kind = spec["kind"]
         match = spec.get("match") or {}
+        probability = spec.get("probability")
+        count = spec.get("count", None if probability is not None else 1)
         fault = Fault(
             id=f"fault_{self._next_id}",
             kind=kind,
-            count=int(spec.get("count", 1)),
+            count=None if count is None else int(count),
             status=int(spec.get("status", 429 if kind == "rate_limit" else 503)),
             delay_ms=int(spec.get("delayMs", _DEFAULT_DELAY_MS.get(kind, 0))),
             match=FaultMatch(match.get("method"), match.get("pathPrefix"), match.get("locationId")),
+            probability=None if probability is None else float(probability),
+            after=bool(spec.get("after", False)),
         )
         self._next_id += 1
         self._faults.append(fault)
@@ -108,10 +129,14 @@ class FaultBook:
         self, kinds: frozenset[str], method: str | None, path: str | None, location_id: str | None
     ) -> Fault | None:
         for fault in self._faults:
-            live = fault.kind in kinds and fault.remaining > 0
-            if live and fault.match.accepts(method, path, location_id):
-                fault.fired += 1
-                return fault
+            if not (fault.kind in kinds and fault.live):
+                continue
+            if not fault.match.accepts(method, path, location_id):
+                continue
+            if fault.probability is not None and self._dice.random() >= fault.probability:
+                continue
+            fault.fired += 1
+            return fault
         return None
 
 
@@ -131,6 +156,18 @@ def _spec_errors(spec: Any) -> list[str]:
     status = spec.get("status")
     if isinstance(status, int) and not 100 <= status <= 599:
         errors.append("status must be an HTTP status code")
+    probability = spec.get("probability")
+    if probability is not None and (
+        isinstance(probability, bool)
+        or not isinstance(probability, int | float)
+        or not 0 < probability <= 1
+    ):
+        errors.append("probability must be a number in (0, 1]")
+    after = spec.get("after")
+    if after is not None and not isinstance(after, bool):
+        errors.append("after must be a boolean value")
+    elif after and spec.get("kind") not in ("status", "drop"):
+        errors.append("after applies to status and drop faults only")
     match = spec.get("match")
     if match is not None and not isinstance(match, dict):
         errors.append("match must be an object")

@@ -83,7 +83,7 @@ async def _run(endpoint: Endpoint, op: OpSpec, request: Request) -> Response:
         body = await _read_body(request)
         fault = sim.faults.take_request(request.method, request.url.path, _hint(sim, request, body))
         forced_429 = fault is not None and fault.kind == "rate_limit"
-        if fault is not None and not forced_429:
+        if fault is not None and not forced_429 and not fault.after:
             dropped = await _apply_fault(fault, request)
             if dropped is not None:
                 return dropped
@@ -92,7 +92,13 @@ async def _run(endpoint: Endpoint, op: OpSpec, request: Request) -> Response:
             token = _admit(sim, request, op, rate_headers, forced_429)
         elif forced_429:
             raise too_many_requests({})
+        sim.journal.record(request.method, op.op_id, await request.body())
         response = await endpoint.handler(Call(sim, request, op, trace_id, body, token))
+        if fault is not None and fault.after:
+            # The write above has landed; its answer is now lost or replaced.
+            dropped = await _apply_fault(fault, request)
+            if dropped is not None:
+                return dropped
     except ApiError as error:
         response = error.response(trace_id)
     response.headers.update(rate_headers)

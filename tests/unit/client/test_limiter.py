@@ -11,15 +11,22 @@ from ghl_bridge.client.resilience.gate import Lane
 from ghl_bridge.client.resilience.limiter import BudgetLimiter, header_pause_s, parse_rate
 
 
-def test_header_pause_when_burst_spent() -> None:
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_a_spent_burst_window_is_no_reason_to_pause() -> None:
+    """Remaining 0 on a success: the window frees slot by slot, as ours does."""
     headers = {"X-RateLimit-Remaining": "0", "X-RateLimit-Interval-Milliseconds": "10000"}
-    assert header_pause_s(headers) == 10.0
+    assert header_pause_s(headers) is None
 
 
 def test_header_lookup_is_case_insensitive_with_a_multidict() -> None:
-    headers = CIMultiDict(
-        {"x-ratelimit-remaining": "0", "x-ratelimit-interval-milliseconds": "1000"}
-    )
+    headers = CIMultiDict({"x-ratelimit-daily-remaining": "0", "x-ratelimit-daily-reset": "1000"})
     assert header_pause_s(headers) == 1.0
 
 
@@ -109,11 +116,28 @@ async def test_slots_spent_by_others_are_counted() -> None:
     """GHL says 1 left of 5 though we sent 1: another process or app spent 3."""
     limiter = BudgetLimiter(5, 1000)
     deadline = time.time() + 0.05
-    await limiter.acquire("loc", deadline=deadline)
-    await limiter.observe("loc", {"X-RateLimit-Remaining": "1", "X-RateLimit-Max": "5"})
+    slot = await limiter.acquire("loc", deadline=deadline)
+    await limiter.settle(slot)
+    await limiter.observe("loc", {"X-RateLimit-Remaining": "1", "X-RateLimit-Max": "5"}, slot)
     await limiter.acquire("loc", deadline=deadline)
     with pytest.raises(RateBudgetExhausted):
         await limiter.acquire("loc", deadline=deadline)
+
+
+async def test_our_own_requests_that_left_the_window_are_not_taken_for_others() -> None:
+    """GHL counted 3 of ours that our window, read later, no longer holds: no phantom spend."""
+    clock = Clock()
+    limiter = BudgetLimiter(4, 1000, clock=clock)
+    deadline = clock.now + 60
+    for _ in range(3):
+        await limiter.settle(await limiter.acquire("loc", deadline=deadline))
+    clock.now += 0.9
+    slot = await limiter.acquire("loc", deadline=deadline)  # GHL sees 4 of 4 at its arrival
+    clock.now += 0.2  # the answer comes late: the first three have left our window
+    await limiter.settle(slot)
+    await limiter.observe("loc", {"X-RateLimit-Remaining": "1", "X-RateLimit-Max": "4"}, slot)
+    for _ in range(3):  # their slots are free again; nothing was added for "others"
+        await limiter.acquire("loc", deadline=clock.now + 0.001)
 
 
 async def test_bulk_leaves_a_reserve_for_interactive() -> None:

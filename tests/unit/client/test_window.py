@@ -41,15 +41,18 @@ async def test_full_window_reports_when_the_oldest_leaves() -> None:
     slot, wait = await window.take("loc", 3, 10)
     assert slot is None and wait == 7
     assert (await window.take("other", 3, 10))[0] is not None  # per resource
-    assert await window.count("loc", 10) == 3
-    clock.now += 7
-    assert await window.count("loc", 10) == 2
+    assert await window.count_since("loc", 1_001) == 2
+    clock.now += 7  # the first left at 1_010
+    slot, _ = await window.take("loc", 3, 10)
+    assert slot is not None and slot.counted == 2 and slot.taken_at == clock.now
+    refused, wait = await window.take("loc", 3, 10)
+    assert refused is None and wait == 1  # the second leaves at 1_011
 
 
 async def test_spend_by_others_counts_from_now() -> None:
     clock = Clock()
     window = MemoryWindow(clock)
     await window.spend("loc", 4)
-    assert await window.count("loc", 10) == 4
+    assert await window.count_since("loc", clock.now) == 4
     slot, wait = await window.take("loc", 4, 10)
     assert slot is None and wait == 10

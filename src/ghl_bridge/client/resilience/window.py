@@ -37,6 +37,8 @@ class Slot:
 
     key: str
     token: str
+    taken_at: float  # when the slot was taken: no later than GHL can have seen the request
+    counted: int  # our requests in the window when it was taken, this one excluded
 
 
 class Window(Protocol):
@@ -49,8 +51,8 @@ class Window(Protocol):
         """Re-stamp the slot with now: the attempt is over, GHL has counted it by now if ever."""
         ...
 
-    async def count(self, key: str, window_s: float) -> int:
-        """How many requests count in the last ``window_s`` seconds."""
+    async def count_since(self, key: str, at: float) -> int:
+        """How many counted requests are stamped at ``at`` or later (in flight or answered)."""
         ...
 
     async def spend(self, key: str, n: int) -> None:
@@ -83,8 +85,9 @@ class MemoryWindow:
         now = self._clock()
         if len(entries) < allowed:
             token = str(next(self._tokens))
+            counted = len(entries)
             entries[token] = now
-            return Slot(key, token), 0.0
+            return Slot(key, token, now, counted), 0.0
         oldest = next(iter(entries.values()))
         return None, max(0.0, oldest + window_s - now)
 
@@ -93,8 +96,14 @@ class MemoryWindow:
         entries[slot.token] = self._clock()
         entries.move_to_end(slot.token)
 
-    async def count(self, key: str, window_s: float) -> int:
-        return len(self._trimmed(key, window_s))
+    async def count_since(self, key: str, at: float) -> int:
+        # Newest last: walk back only over what came after ``at``.
+        n = 0
+        for stamp in reversed(self._entries.get(key, OrderedDict()).values()):
+            if stamp < at:
+                break
+            n += 1
+        return n
 
     async def spend(self, key: str, n: int) -> None:
         entries = self._entries.setdefault(key, OrderedDict())
@@ -112,12 +121,13 @@ _TAKE = """
 local now = tonumber(ARGV[1])
 local window = tonumber(ARGV[2])
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
-if redis.call('ZCARD', KEYS[1]) < tonumber(ARGV[3]) then
+local counted = redis.call('ZCARD', KEYS[1])
+if counted < tonumber(ARGV[3]) then
   redis.call('ZADD', KEYS[1], now, ARGV[4])
   redis.call('PEXPIRE', KEYS[1], ARGV[5])
-  return ''
+  return {1, counted}
 end
-return redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')[2]
+return {0, redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')[2]}
 """
 # Plain ZADD, not XX: a slot trimmed while its request was still in flight (an answer slower
 # than a whole window) counts again from now, which is what GHL may be doing.
@@ -125,10 +135,6 @@ return redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')[2]
 _SETTLE = """
 for i = 3, #ARGV do redis.call('ZADD', KEYS[1], ARGV[1], ARGV[i]) end
 redis.call('PEXPIRE', KEYS[1], ARGV[2])
-"""
-_COUNT = """
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', tonumber(ARGV[1]) - tonumber(ARGV[2]))
-return redis.call('ZCARD', KEYS[1])
 """
 # How long an idle resource's set outlives its last use; GHL's windows are 10 s (60 s at most).
 _IDLE_TTL_MS = 120_000
@@ -146,7 +152,6 @@ class RedisWindow:
         self._tokens = itertools.count()
         self._take = redis.register_script(_TAKE)
         self._settle = redis.register_script(_SETTLE)
-        self._count = redis.register_script(_COUNT)
 
     def _key(self, key: str) -> str:
         return f"{self._prefix}:window:{key}"
@@ -158,17 +163,17 @@ class RedisWindow:
         now = self._clock()
         token = self._token()
         args = [repr(now), window_s, allowed, token, _IDLE_TTL_MS]
-        oldest = await self._take(keys=[self._key(key)], args=args)
-        if not oldest:
-            return Slot(key, token), 0.0
-        return None, max(0.0, float(oldest) + window_s - now)
+        taken, detail = await self._take(keys=[self._key(key)], args=args)
+        if taken:
+            return Slot(key, token, now, int(detail)), 0.0
+        return None, max(0.0, float(detail) + window_s - now)
 
     async def settle(self, slot: Slot) -> None:
         args = [repr(self._clock()), _IDLE_TTL_MS, slot.token]
         await self._settle(keys=[self._key(slot.key)], args=args)
 
-    async def count(self, key: str, window_s: float) -> int:
-        return int(await self._count(keys=[self._key(key)], args=[repr(self._clock()), window_s]))
+    async def count_since(self, key: str, at: float) -> int:
+        return int(await self._redis.zcount(self._key(key), repr(at), "+inf"))
 
     async def spend(self, key: str, n: int) -> None:
         if n > 0:
