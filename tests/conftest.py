@@ -53,6 +53,27 @@ def _need_service(name: str, host: str, port: int) -> None:
 @pytest.fixture(scope="session")
 def _pg_available() -> None:
     _need_service("PostgreSQL", *_endpoint(PG_ADMIN_URL, 5432))
+    _run(_ensure_pg_database(PG_ADMIN_URL))
+
+
+async def _ensure_pg_database(url: str) -> None:
+    """Create the test database on a fresh server, so `make test` needs no set-up step."""
+    import asyncpg
+
+    dsn = url.replace("postgresql+asyncpg://", "postgresql://")
+    name = urlsplit(dsn).path.lstrip("/")
+    try:
+        conn = await asyncpg.connect(dsn)
+    except asyncpg.InvalidCatalogNameError:
+        admin = await asyncpg.connect(urlsplit(dsn)._replace(path="/postgres").geturl())
+        try:
+            await admin.execute(f'CREATE DATABASE "{name}"')
+        except asyncpg.DuplicateDatabaseError:
+            pass  # another test run created it meanwhile
+        finally:
+            await admin.close()
+    else:
+        await conn.close()
 
 
 @pytest.fixture(scope="session")

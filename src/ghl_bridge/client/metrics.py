@@ -7,6 +7,7 @@ tests pass a fresh ``CollectorRegistry``.
 from __future__ import annotations
 
 from functools import cache
+from typing import Any
 
 from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histogram
 
@@ -46,6 +47,29 @@ class ClientMetrics:
             ["location", "window"],
             registry=registry,
         )
+        self._requests: dict[tuple[str, str, str], Any] = {}
+        self._latency: dict[str, Any] = {}
+        self._budget: dict[tuple[str, str], Any] = {}
+
+    # Children by labels, cached: prometheus_client's ``labels()`` validates and locks on every
+    # call (~6 µs each, four per request). Label sets are bounded (locations × operations).
+    def request_done(self, location: str, operation: str, status: str, elapsed_s: float) -> None:
+        key = (location, operation, status)
+        counter = self._requests.get(key)
+        if counter is None:
+            counter = self._requests[key] = self.requests.labels(location, operation, status)
+        counter.inc()
+        timer = self._latency.get(operation)
+        if timer is None:
+            timer = self._latency[operation] = self.latency.labels(operation)
+        timer.observe(elapsed_s)
+
+    def budget_seen(self, location: str, window: str, remaining: int) -> None:
+        key = (location, window)
+        gauge = self._budget.get(key)
+        if gauge is None:
+            gauge = self._budget[key] = self.budget_remaining.labels(location, window)
+        gauge.set(remaining)
 
 
 @cache

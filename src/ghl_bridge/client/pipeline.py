@@ -10,8 +10,8 @@ from __future__ import annotations
 import asyncio
 import json
 import random
+import secrets
 import time
-import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -124,6 +124,18 @@ class Pipeline:
         )
         self._metrics = metrics or metrics_for()
         self._session: aiohttp.ClientSession | None = None
+        # Built once: every request's headers start from these, most use the default timeout.
+        self._base_headers = {
+            "Accept": "application/json",
+            "User-Agent": options.user_agent,
+            **dict(options.extra_headers),
+        }
+        self._default_timeout = self._timeout(options.timeout_s)
+        self._base_url = options.base_url.rstrip("/")
+        self._host = self._base_url.split("://", 1)[-1]
+
+    def _timeout(self, total_s: float) -> aiohttp.ClientTimeout:
+        return aiohttp.ClientTimeout(total=total_s, sock_connect=self.options.connect_timeout_s)
 
     async def open(self) -> None:
         if self._session is None:
@@ -178,34 +190,27 @@ class Pipeline:
         path = spec.path
         for name, value in call.path_params.items():
             path = path.replace("{" + name + "}", quote(str(value), safe=""))
-        request_id = uuid.uuid4().hex
+        request_id = secrets.token_hex(16)
         headers = {
             facts.HEADER_VERSION: opts.version or spec.version or facts.DEFAULT_VERSION,
             facts.HEADER_REQUEST_ID: request_id,
-            "Accept": "application/json",
-            "User-Agent": self.options.user_agent,
-            **dict(self.options.extra_headers),
+            **self._base_headers,
         }
         if opts.idempotency_key:
             headers[facts.HEADER_IDEMPOTENCY_KEY] = opts.idempotency_key
-        timeout = aiohttp.ClientTimeout(
-            total=opts.timeout_s or self.options.timeout_s,
-            sock_connect=self.options.connect_timeout_s,
-        )
-        base = self.options.base_url.rstrip("/")
+        timeout = self._timeout(opts.timeout_s) if opts.timeout_s else self._default_timeout
         budget_key = f"{self.options.app_id}:{call.resource_id or 'app'}"
-        host = base.split("://", 1)[-1]
         method = spec.method.upper()
         return _Prepared(
             call,
             method,
-            base + path,
+            self._base_url + path,
             headers,
             timeout,
             request_id,
             opts.lane,
             budget_key,
-            host,
+            self._host,
             idempotent_by_default(method, spec.path),
         )
 
@@ -286,7 +291,7 @@ class Pipeline:
         for window, name in windows:
             value = headers.get(name)
             if value is not None and value.isdigit():
-                self._metrics.budget_remaining.labels(key, window).set(int(value))
+                self._metrics.budget_seen(key, window, int(value))
 
     def _error(
         self, req: _Prepared, status: int, headers: Mapping[str, str], data: Any
@@ -310,8 +315,7 @@ class Pipeline:
         # Audit line and metrics: never the token, never the body (it carries PII).
         elapsed = time.perf_counter() - started
         operation = req.call.operation
-        self._metrics.requests.labels(req.budget_key, operation, status).inc()
-        self._metrics.latency.labels(operation).observe(elapsed)
+        self._metrics.request_done(req.budget_key, operation, status, elapsed)
         log.info(
             "ghl.call",
             operation=operation,

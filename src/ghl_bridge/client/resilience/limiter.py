@@ -89,6 +89,10 @@ def header_pause_s(headers: Mapping[str, str]) -> float | None:
     return None
 
 
+# Ten of GHL's burst windows: more than can be in flight when the day's budget runs out.
+_DAILY_CLOSE = 10 * facts.BURST_MAX
+
+
 class BudgetLimiter:
     """Per-resource budget: a moving window of our own requests (``Window``), shared through
     Redis when ``redis_url`` is given, plus what GHL's headers say (``Board``).
@@ -121,7 +125,7 @@ class BudgetLimiter:
         self._gates: dict[str, Gate] = {}
         self._clock = clock
         # Within this many of the day's end, count the daily budget down request by request.
-        self._daily_close = 10 * max_requests
+        self._daily_close = min(10 * max_requests, _DAILY_CLOSE)
         self._daily_known: set[str] = set()
 
     async def acquire(self, key: str, *, deadline: float, lane: Lane = Lane.INTERACTIVE) -> Slot:
