@@ -34,6 +34,7 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.action_latency
 	$(BIN)/python -m bench.client_overhead
 	$(BIN)/python -m bench.rate_limit
+	$(BIN)/python -m bench.faults
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
