@@ -7,6 +7,7 @@ import time
 from collections.abc import AsyncIterator
 
 import pytest
+from prometheus_client import REGISTRY
 from tests.contract.conftest import Sim
 
 from ghl_bridge.client import (
@@ -165,9 +166,16 @@ async def test_circuit_opens_then_recovers(sim: Sim) -> None:
         with pytest.raises(CircuitOpenError):
             await ghl.contacts.search(sim.location_id, {"pageLimit": 1})
         assert await _fired(sim) == fired  # open means GHL is not called at all
+        circuit = f"resource:app:{sim.location_id}"
+        assert _circuit_gauge(circuit) == 1
         await sim.clear_faults()
         await asyncio.sleep(1.5)  # half-open: one trial call goes through and closes it
         assert "contacts" in await ghl.contacts.search(sim.location_id, {"pageLimit": 1})
+        assert _circuit_gauge(circuit) == 0
+
+
+def _circuit_gauge(circuit: str) -> float | None:
+    return REGISTRY.get_sample_value("ghl_circuit_open", {"circuit": circuit})
 
 
 async def _fired(sim: Sim) -> int:

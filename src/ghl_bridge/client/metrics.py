@@ -47,6 +47,12 @@ class ClientMetrics:
             ["location", "window"],
             registry=registry,
         )
+        self.circuit_open = Gauge(
+            "ghl_circuit_open",
+            "1 while a circuit (host:… or resource:…) is open or half-open, 0 once closed",
+            ["circuit"],
+            registry=registry,
+        )
         self._requests: dict[tuple[str, str, str], Any] = {}
         self._latency: dict[str, Any] = {}
         self._budget: dict[tuple[str, str], Any] = {}
@@ -63,6 +69,9 @@ class ClientMetrics:
         if timer is None:
             timer = self._latency[operation] = self.latency.labels(operation)
         timer.observe(elapsed_s)
+
+    def circuit_state(self, circuit: str, state: str) -> None:
+        self.circuit_open.labels(circuit).set(0 if state == "closed" else 1)
 
     def budget_seen(self, location: str, window: str, remaining: int) -> None:
         key = (location, window)

@@ -119,10 +119,10 @@ class Pipeline:
         self._limiter = limiter or BudgetLimiter(
             options.burst_max, options.burst_window_ms, redis_url=options.redis_url
         )
-        self._breakers = breakers or CircuitBreakers(
-            options.circuit_threshold, options.circuit_ttl_s
-        )
         self._metrics = metrics or metrics_for()
+        self._breakers = breakers or CircuitBreakers(
+            options.circuit_threshold, options.circuit_ttl_s, self._metrics.circuit_state
+        )
         self._session: aiohttp.ClientSession | None = None
         # Built once: every request's headers start from these, most use the default timeout.
         self._base_headers = {

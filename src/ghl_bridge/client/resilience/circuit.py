@@ -7,7 +7,7 @@ caller's fault, not GHL's, and never count.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -28,7 +28,13 @@ def _always(_: BaseException) -> bool:
 class CircuitBreakers:
     """A family of breakers, created on first use per key."""
 
-    def __init__(self, threshold: int = 5, ttl_s: float = 30.0) -> None:
+    def __init__(
+        self,
+        threshold: int = 5,
+        ttl_s: float = 30.0,
+        on_state: Callable[[str, str], None] | None = None,
+    ) -> None:
+        """``on_state(circuit, state)`` hears every change: "opened", "half-opened", "closed"."""
         self._factory = AsyncCircuitBreakerFactory(
             default_threshold=threshold,
             default_ttl=ttl_s,
@@ -38,6 +44,13 @@ class CircuitBreakers:
         # The factory's lookup is a coroutine with its own bookkeeping; a breaker, once made,
         # is the same object for its key, so keep it at hand (~8 µs a guard, two per attempt).
         self._made: dict[tuple[str, int | None], Any] = {}
+        if on_state is not None:
+
+            def hook(circuit: str, event_name: str, event: Any) -> None:
+                if event_name == "state_changed":
+                    on_state(circuit, str(event.state))
+
+            self._factory.add_listener(hook)
 
     @asynccontextmanager
     async def guard(self, key: str, threshold: int | None = None) -> AsyncIterator[None]:
