@@ -9,6 +9,7 @@ import pytest
 from tests.support.stack import free_port
 
 from ghl_bridge.cli import servers
+from ghl_bridge.client import ClientOptions, GHLClient, StaticTokens
 from ghl_bridge.simulator import SimConfig
 from ghl_bridge.simulator import create_app as create_sim_app
 
@@ -53,6 +54,15 @@ async def start_sim(config: SimConfig) -> AsyncIterator[Sim]:
 async def sim() -> AsyncIterator[Sim]:
     async for s in start_sim(SimConfig()):
         yield s
+
+
+@pytest.fixture
+async def ghl(sim: Sim) -> AsyncIterator[GHLClient]:
+    """A GHLClient on the first location's PIT, with GHL's real limits."""
+    async with GHLClient(
+        tokens=StaticTokens(default=sim.pit), options=ClientOptions(base_url=sim.url)
+    ) as client:
+        yield client
 
 
 @pytest.fixture

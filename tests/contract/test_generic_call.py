@@ -20,15 +20,6 @@ from ghl_bridge.client import (
 )
 
 
-@pytest.fixture
-async def ghl(sim: Sim) -> AsyncIterator[GHLClient]:
-    client = GHLClient(
-        tokens=StaticTokens(default=sim.pit), options=ClientOptions(base_url=sim.url)
-    )
-    async with client:
-        yield client
-
-
 async def test_generic_call_runs_a_contact_lifecycle(ghl: GHLClient, sim: Sim) -> None:
     body = {"locationId": sim.location_id, "firstName": "Grace", "email": "grace@example.com"}
     created = await ghl.call("create-contact", body=body)

@@ -2,22 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
-import pytest
 from tests.contract.conftest import Sim
 
-from ghl_bridge.client import ClientOptions, GHLClient, StaticTokens
+from ghl_bridge.client import GHLClient
 from ghl_bridge.client.pagination import PageNumber, paginate
-
-
-@pytest.fixture
-async def ghl(sim: Sim) -> AsyncIterator[GHLClient]:
-    client = GHLClient(
-        tokens=StaticTokens(default=sim.pit), options=ClientOptions(base_url=sim.url)
-    )
-    async with client:
-        yield client
 
 
 async def _contacts(ghl: GHLClient, location: str, count: int) -> list[str]:

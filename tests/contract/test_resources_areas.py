@@ -3,21 +3,10 @@
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator
 
-import pytest
 from tests.contract.conftest import Sim
 
-from ghl_bridge.client import ClientOptions, GHLClient, StaticTokens
-
-
-@pytest.fixture
-async def ghl(sim: Sim) -> AsyncIterator[GHLClient]:
-    client = GHLClient(
-        tokens=StaticTokens(default=sim.pit), options=ClientOptions(base_url=sim.url)
-    )
-    async with client:
-        yield client
+from ghl_bridge.client import GHLClient
 
 
 async def _contact(ghl: GHLClient, location: str, email: str = "r@example.com") -> str:

@@ -3,28 +3,17 @@ surveys, the social planner, and the email builder's templates and campaigns."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
-import pytest
 from tests.contract.conftest import Sim
 
-from ghl_bridge.client import ClientOptions, GHLClient, StaticTokens
+from ghl_bridge.client import GHLClient
 from ghl_bridge.simulator.seed_content import (
     FORM_SUBMISSIONS_PER_LOCATION,
     SURVEY_SUBMISSIONS_PER_LOCATION,
 )
 
 SEEDED_MONTH = {"startAt": "2026-03-01", "endAt": "2026-03-31"}
-
-
-@pytest.fixture
-async def ghl(sim: Sim) -> AsyncIterator[GHLClient]:
-    client = GHLClient(
-        tokens=StaticTokens(default=sim.pit), options=ClientOptions(base_url=sim.url)
-    )
-    async with client:
-        yield client
 
 
 async def test_trigger_links(ghl: GHLClient, sim: Sim) -> None:

@@ -5,24 +5,14 @@ calendar settings and appointment notes."""
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator
 
 import pytest
 from tests.contract.conftest import Sim
 
-from ghl_bridge.client import ClientOptions, GHLClient, StaticTokens
+from ghl_bridge.client import GHLClient
 from ghl_bridge.client.errors import GHLAPIError
 
 DAY_MS = 86_400_000
-
-
-@pytest.fixture
-async def ghl(sim: Sim) -> AsyncIterator[GHLClient]:
-    client = GHLClient(
-        tokens=StaticTokens(default=sim.pit), options=ClientOptions(base_url=sim.url)
-    )
-    async with client:
-        yield client
 
 
 async def _contact(ghl: GHLClient, location: str, email: str) -> str:
