@@ -35,6 +35,7 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.client_overhead
 	$(BIN)/python -m bench.rate_limit
 	$(BIN)/python -m bench.faults
+	$(BIN)/python -m bench.refresh_race
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -30,6 +30,7 @@ from ghl_bridge.jobs.names import ACTION_JOB, ACTIONS_QUEUE, EVENTS_QUEUE, WEBHO
 from ghl_bridge.jobs.port import Handler, Queue, WorkerRunner
 from ghl_bridge.oauth.app import OAuthApp
 from ghl_bridge.oauth.connections import ConnectionService
+from ghl_bridge.oauth.refresh_lock import RefreshLock, make_refresh_lock
 from ghl_bridge.oauth.state import StateSigner, derive_secret
 from ghl_bridge.oauth.tokens import ConnectionTokens
 from ghl_bridge.store.connections import ConnectionRepo
@@ -79,6 +80,7 @@ class Runtime:
     actions_queue: Queue
     receiver: WebhookReceiver
     processor: EventProcessor
+    refresh_lock: RefreshLock
     workers: list[WorkerRunner] = field(default_factory=list)
     _tasks: list[asyncio.Task[Any]] = field(default_factory=list)
 
@@ -95,7 +97,10 @@ class Runtime:
         connections = ConnectionRepo(sessions)
         inbox = InboxRepo(sessions)
         app = _oauth_app(settings)
-        tokens = ConnectionTokens(app or _unconfigured_app(settings), connections, vault)
+        refresh_lock = make_refresh_lock(redis_url=settings.redis_url, engine=engine)
+        tokens = ConnectionTokens(
+            app or _unconfigured_app(settings), connections, vault, refresh_lock=refresh_lock
+        )
         burst_max, burst_window_ms = settings.rate_limit()
         options = ClientOptions(
             base_url=settings.ghl_base_url,
@@ -144,6 +149,7 @@ class Runtime:
                 trusted_proxies=parse_networks(settings.trusted_proxies),
             ),
             processor=EventProcessor(inbox, connections),
+            refresh_lock=refresh_lock,
         )
         if with_worker:
             runtime.start_workers()
@@ -194,6 +200,7 @@ class Runtime:
         await self.events_queue.close()
         await self.actions_queue.close()
         await self.ghl.aclose()
+        await self.refresh_lock.aclose()
         await self.engine.dispose()
 
 

@@ -89,6 +89,10 @@ def sim(
     seed: Annotated[int, typer.Option(help="Seed for the deterministic fake data.")] = 1,
     rate_limit: Annotated[str, typer.Option(help="Burst limit, e.g. 100/10s.")] = "100/10s",
     locations: Annotated[int, typer.Option(min=2, max=1000, help="Seeded locations.")] = 2,
+    refresh_grace: Annotated[
+        float,
+        typer.Option(min=0, help="Seconds a used refresh token still works (GHL: 30)."),
+    ] = 30.0,
 ) -> None:
     """Run the bundled GHL simulator (GET /_sim/seed shows its app, locations and tokens)."""
     from ghl_bridge.simulator import parse_rate_limit
@@ -99,7 +103,14 @@ def sim(
     except ValueError as exc:
         err.print(f"[red]--rate-limit:[/red] {exc}")
         raise typer.Exit(2) from None
-    serve_sim(host=host, port=port, seed=seed, rate_limit=rate_limit, locations=locations)
+    serve_sim(
+        host=host,
+        port=port,
+        seed=seed,
+        rate_limit=rate_limit,
+        locations=locations,
+        refresh_grace_s=refresh_grace,
+    )
 
 
 @app.command()

@@ -5,7 +5,8 @@ GHL refresh tokens are single-use: every refresh returns a new one and the old o
 re-read the row after taking the lock (someone may have refreshed already), persist the rotated
 pair with a compare-and-swap on the row's version *before* handing out the new access token,
 and on ``invalid_grant`` re-read once more before declaring the connection in need of
-re-authorization. A cross-process lock (Redis / PostgreSQL advisory) joins this in issue #4.
+re-authorization. Across processes a `RefreshLock` (Redis lease, PostgreSQL advisory lock) is
+taken inside the in-process one, so a whole fleet refreshes a connection once.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from ghl_bridge.client.errors import (
 )
 from ghl_bridge.client.resources.oauth import OAuthResource, TokenGrant
 from ghl_bridge.oauth.app import OAuthApp
+from ghl_bridge.oauth.refresh_lock import LocalRefreshLock, RefreshLock
 from ghl_bridge.store.connections import ConnectionRepo
 from ghl_bridge.store.models import Connection
 from ghl_bridge.vault import Vault
@@ -33,6 +35,11 @@ from ghl_bridge.vault import Vault
 log = structlog.get_logger("ghl_bridge.oauth")
 
 REFRESH_MARGIN_S = 300.0  # refresh when the access token has less than this left
+# How long a process trusts its copy of an access token without re-reading the row: bounds how
+# late it sees a connection revoked or re-authorized by another process (GHL would answer 401
+# sooner, and a 401 re-reads at once). Without it, every call read the row: 4 processes × 250
+# concurrent calls opened more PostgreSQL connections than the server allows.
+CACHE_S = 60.0
 
 
 def seal_context(resource_id: str, which: str) -> str:
@@ -51,13 +58,16 @@ class ConnectionTokens:
         *,
         margin_s: float = REFRESH_MARGIN_S,
         clock: Callable[[], float] = time.time,
+        refresh_lock: RefreshLock | None = None,
     ) -> None:
         self._app = app
+        self._refresh_lock = refresh_lock or LocalRefreshLock()
         self._repo = repo
         self._vault = vault
         self._margin_s = margin_s
         self._clock = clock
         self._locks: dict[str, asyncio.Lock] = {}
+        self._cache: dict[str, tuple[str, float | None, float]] = {}
         self._oauth: OAuthResource | None = None
 
     def bind(self, oauth: OAuthResource) -> None:
@@ -65,38 +75,67 @@ class ConnectionTokens:
         self._oauth = oauth
 
     async def access_token(self, resource_id: str | None) -> str:
-        conn = await self._load(resource_id)
-        if self._fresh(conn):
-            return self._vault.unseal(
-                conn.access_token_sealed, context=seal_context(conn.resource_id, "access")
-            )
-        return await self.refresh(conn.resource_id)
+        cached = self._cached(resource_id)
+        if cached is not None:
+            return cached
+        if not resource_id:
+            raise TokenError("a location or company id is required to pick a token")
+        return await self.refresh(resource_id)
 
     async def on_unauthorized(self, resource_id: str | None, rejected_token: str) -> str | None:
+        self._cache.pop(resource_id or "", None)
         conn = await self._load(resource_id)
         if conn.refresh_token_sealed is None:
-            return None
-        current = self._vault.unseal(
-            conn.access_token_sealed, context=seal_context(conn.resource_id, "access")
-        )
-        if current != rejected_token:
-            return current  # another caller already refreshed
-        return await self.refresh(conn.resource_id, force=True)
+            return None  # a static token (PIT): nothing to refresh
+        return await self.refresh(conn.resource_id, rejected=rejected_token)
 
-    async def refresh(self, resource_id: str, *, force: bool = False) -> str:
-        """Refresh once per connection at a time; return the (possibly already) fresh token."""
+    async def refresh(self, resource_id: str, *, rejected: str | None = None) -> str:
+        """The connection's usable access token, refreshed if due — once per connection at a
+        time, in this process and across processes. ``rejected``: GHL refused this access
+        token (401), so refresh even if it looks fresh, unless someone has replaced it."""
         lock = self._locks.setdefault(resource_id, asyncio.Lock())
         async with lock:
+            if rejected is None and (cached := self._cached(resource_id)) is not None:
+                return cached  # a caller queued ahead of us loaded or refreshed it
             conn = await self._load(resource_id)
-            if not force and self._fresh(conn):
-                return self._unseal(conn, "access")
-            return await self._rotate(conn)
+            if (token := self._usable(conn, rejected)) is not None:
+                return token
+            async with self._refresh_lock.hold(resource_id):
+                conn = await self._load(resource_id)  # another process may have rotated
+                if (token := self._usable(conn, rejected)) is not None:
+                    return token
+                return await self._rotate(conn)
+
+    def _usable(self, conn: Connection, rejected: str | None) -> str | None:
+        """The stored access token if it needs no refresh (and remember it), else None."""
+        current = self._unseal(conn, "access")
+        if (current != rejected) if rejected is not None else self._fresh(conn):
+            self._remember(conn.resource_id, current, conn.expires_at)
+            return current
+        return None
+
+    def _cached(self, resource_id: str | None) -> str | None:
+        entry = self._cache.get(resource_id or "")
+        if entry is None:
+            return None
+        token, expires_at, cached_at = entry
+        now = self._clock()
+        if now - cached_at > CACHE_S or (
+            expires_at is not None and expires_at - now <= self._margin_s
+        ):
+            return None
+        return token
+
+    def _remember(self, resource_id: str, token: str, expires_at: datetime | None) -> None:
+        expiry = expires_at.timestamp() if expires_at is not None else None
+        self._cache[resource_id] = (token, expiry, self._clock())
 
     async def store_grant(self, tenant_id: str, grant: TokenGrant) -> Connection:
         """Seal and persist a fresh grant (the OAuth callback, a location token)."""
         resource_id = grant.location_id or grant.company_id
         if not resource_id:
             raise TokenError("token grant names neither a location nor a company")
+        self._cache.pop(resource_id, None)  # a new install replaces whatever we held
         refresh = (
             self._vault.seal(grant.refresh_token, context=seal_context(resource_id, "refresh"))
             if grant.refresh_token
@@ -146,14 +185,21 @@ class ConnectionTokens:
             expires_at=datetime.fromtimestamp(grant.expires_at, UTC),
         )
         if not swapped:  # another process stored a rotation first: theirs is the live pair
-            return self._unseal(await self._load(rid), "access")
+            latest = await self._load(rid)
+            token = self._unseal(latest, "access")
+            self._remember(rid, token, latest.expires_at)
+            return token
         log.info("oauth.refreshed", resource=rid, connection=conn.id)
+        self._remember(rid, grant.access_token, datetime.fromtimestamp(grant.expires_at, UTC))
         return grant.access_token
 
     async def _after_invalid_grant(self, conn: Connection) -> str:
         latest = await self._load(conn.resource_id, require_active=False)
         if latest.version != conn.version and self._fresh(latest):
-            return self._unseal(latest, "access")  # someone else rotated; our copy was stale
+            token = self._unseal(latest, "access")  # someone else rotated; our copy was stale
+            self._remember(latest.resource_id, token, latest.expires_at)
+            return token
+        self._cache.pop(conn.resource_id, None)
         await self._repo.set_status(conn.id, "needs_reauth")
         log.warning("oauth.needs_reauth", resource=conn.resource_id, connection=conn.id)
         raise ReauthorizationRequired(conn.resource_id, "GHL rejected the refresh token")

@@ -19,6 +19,7 @@ def serve(
     rate_limit: str = "100/10s",
     webhook_urls: Sequence[str] = (),
     locations: int = 2,
+    refresh_grace_s: float = 30.0,
 ) -> None:
     """Serve a simulator until interrupted. `rate_limit` is "N/10s" or "N/500ms" style.
 
@@ -32,5 +33,6 @@ def serve(
         rate_limit_window_ms=window_ms,
         webhook_urls=tuple(webhook_urls),
         location_count=locations,
+        refresh_grace_s=refresh_grace_s,
     )
     uvicorn.run(create_app(config), host=host, port=port, timeout_graceful_shutdown=5)
