@@ -31,6 +31,7 @@ from ghl_bridge.jobs.port import Handler, Queue, WorkerRunner
 from ghl_bridge.oauth.app import OAuthApp
 from ghl_bridge.oauth.connections import ConnectionService
 from ghl_bridge.oauth.refresh_lock import RefreshLock, make_refresh_lock
+from ghl_bridge.oauth.refresher import ProactiveRefresher
 from ghl_bridge.oauth.state import StateSigner, derive_secret
 from ghl_bridge.oauth.tokens import ConnectionTokens
 from ghl_bridge.store.connections import ConnectionRepo
@@ -175,6 +176,8 @@ class Runtime:
             self._tasks.append(asyncio.create_task(worker.run(), name=f"worker:{queue_name}"))
         sweeper = InboxSweeper(self.inbox, self.events_queue)
         self._tasks.append(asyncio.create_task(sweeper.run(), name="inbox-sweeper"))
+        refresher = ProactiveRefresher(self.connections, self.tokens)
+        self._tasks.append(asyncio.create_task(refresher.run(), name="token-refresher"))
 
     async def ready(self) -> dict[str, str]:
         """Dependency checks for /readyz: the database, and Redis when configured."""

@@ -11,6 +11,7 @@ from sqlalchemy import MetaData, select
 from tests.support.signing import signer
 from tests.support.stack import Stack, running_stack
 
+from ghl_bridge.oauth.refresher import ProactiveRefresher
 from ghl_bridge.oauth.tokens import seal_context
 from ghl_bridge.simulator import SimConfig
 
@@ -170,3 +171,18 @@ async def test_burnt_refresh_token_marks_needs_reauth(short_token_stack: Stack) 
     assert resp.json()["error"]["code"] == "needs_reauth"
     latest = await stack.runtime.connections.get_by_resource(stack.location_id)
     assert latest is not None and latest.status == "needs_reauth"
+
+
+async def test_proactive_refresh_renews_only_due_connections(short_token_stack: Stack) -> None:
+    stack = short_token_stack
+    await stack.connected_tenant("acme")
+    before = await stack.runtime.connections.get_by_resource(stack.location_id)
+    assert before is not None
+    refresher = ProactiveRefresher(stack.runtime.connections, stack.runtime.tokens, interval_s=0)
+    assert await refresher.refresh_due() == 0  # 301 s left, the margin is 300 s: not yet
+    await asyncio.sleep(1.2)
+    assert await refresher.refresh_due() == 1
+    after = await stack.runtime.connections.get_by_resource(stack.location_id)
+    assert after is not None and after.version == before.version + 1
+    assert after.refresh_token_sealed != before.refresh_token_sealed
+    assert await refresher.refresh_due() == 0  # renewed: 301 s left again

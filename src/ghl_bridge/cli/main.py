@@ -16,6 +16,7 @@ from rich.console import Console
 from rich.table import Table
 
 from ghl_bridge import logs
+from ghl_bridge.cli.keys import keys_app
 from ghl_bridge.config import ConfigError, Settings
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
@@ -27,6 +28,7 @@ app.add_typer(db_app, name="db")
 app.add_typer(tenants_app, name="tenants")
 app.add_typer(connections_app, name="connections")
 app.add_typer(actions_app, name="actions")
+app.add_typer(keys_app, name="keys")
 out = Console()
 err = Console(stderr=True)
 

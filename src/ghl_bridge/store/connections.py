@@ -132,6 +132,22 @@ class ConnectionRepo(Repository):
         async with self._sessions() as session:
             return (await session.scalars(stmt)).all()
 
+    async def due_for_refresh(self, before: datetime, limit: int = 500) -> Sequence[Connection]:
+        """Active connections with a refresh token whose access token expires before ``before``,
+        soonest first."""
+        stmt = (
+            select(Connection)
+            .where(
+                Connection.status == "active",
+                Connection.refresh_token_sealed.is_not(None),
+                Connection.expires_at < before,
+            )
+            .order_by(Connection.expires_at)
+            .limit(limit)
+        )
+        async with self._sessions() as session:
+            return (await session.scalars(stmt)).all()
+
     async def owner_of(self, location_id: str) -> str | None:
         """The id of the tenant whose connection covers this location, or None.
 
