@@ -44,7 +44,7 @@ class RaceResult:
     errors: dict[str, int]
 
 
-async def _install(sim: httpx.AsyncClient, location_id: str) -> dict[str, Any]:
+async def install_on_simulator(sim: httpx.AsyncClient, location_id: str) -> dict[str, Any]:
     """A real OAuth install on the simulator: chooselocation → code → tokens."""
     seed = (await sim.get("/_sim/seed")).json()
     app = seed["app"]
@@ -93,7 +93,7 @@ async def run_race(
     async with httpx.AsyncClient(base_url=sim_url, timeout=30) as sim:
         seed = (await sim.get("/_sim/seed")).json()
         location = seed["locations"][0]
-        installed = await _install(sim, location["id"])
+        installed = await install_on_simulator(sim, location["id"])
         app = installed["app"]
         contact = (
             await sim.post(

@@ -1,4 +1,5 @@
-"""Admin commands over the store (tenants, connections). Each opens and closes its own engine."""
+"""Admin commands over the store (tenants, connections). Each opens and closes its own engine
+(or, for commands that talk to GHL, the service's parts without workers)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,9 @@ from typing import Any
 from rich.console import Console
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from ghl_bridge.client.errors import GHLError
 from ghl_bridge.config import Settings
+from ghl_bridge.runtime import Runtime
 from ghl_bridge.store.connections import ConnectionRepo
 from ghl_bridge.store.db import make_engine, make_sessionmaker
 from ghl_bridge.store.errors import TenantExists
@@ -61,3 +64,69 @@ async def list_connections(settings: Settings) -> list[dict[str, Any]]:
         }
         for c in rows
     ]
+
+
+@asynccontextmanager
+async def _runtime(settings: Settings) -> AsyncIterator[Runtime]:
+    """The service's parts without its workers, for one command."""
+    runtime = await Runtime.start(settings, with_worker=False)
+    try:
+        yield runtime
+    finally:
+        await runtime.close()
+
+
+async def authorize_url(settings: Settings, tenant_name: str, out: Console, err: Console) -> int:
+    """Print GHL's chooselocation URL for the tenant (signed, expiring state)."""
+    async with _runtime(settings) as runtime:
+        tenant = await runtime.tenants.get_by_name(tenant_name)
+        if tenant is None:
+            err.print(f"[red]no tenant named {tenant_name!r}[/red]")
+            return 1
+        if runtime.oauth is None:
+            err.print(
+                "[red]OAuth is not configured: set GHL_BRIDGE_GHL_CLIENT_ID and"
+                " GHL_BRIDGE_GHL_CLIENT_SECRET[/red]"
+            )
+            return 2
+        out.print(runtime.oauth.authorize_url(tenant.id), markup=False, highlight=False)
+    return 0
+
+
+async def refresh_connection(
+    settings: Settings, resource_id: str, out: Console, err: Console
+) -> int:
+    """Rotate a connection's tokens now (under the same locks as every other refresh)."""
+    async with _runtime(settings) as runtime:
+        conn = await runtime.connections.get_by_resource(resource_id)
+        if conn is None:
+            err.print(f"[red]no connection for {resource_id!r}[/red]")
+            return 1
+        if conn.refresh_token_sealed is None:
+            err.print("[red]a private integration token has nothing to refresh[/red]")
+            return 1
+        try:
+            current = await runtime.tokens.access_token(resource_id)
+            await runtime.tokens.refresh(resource_id, rejected=current)
+        except GHLError as exc:  # ReauthorizationRequired included: its message says what to do
+            err.print(f"[red]refresh failed: {exc}[/red]", markup=True, highlight=False)
+            return 1
+        latest = await runtime.connections.get_by_resource(resource_id)
+        assert latest is not None
+        expires = latest.expires_at.isoformat() if latest.expires_at else "never"
+        out.print(f"{resource_id} refreshed; the access token expires {expires}")
+    return 0
+
+
+async def revoke_connection(
+    settings: Settings, resource_id: str, out: Console, err: Console
+) -> int:
+    """Stop using a connection (calls for it fail with a clear re-authorization error)."""
+    async with _runtime(settings) as runtime:
+        conn = await runtime.connections.get_by_resource(resource_id)
+        if conn is None:
+            err.print(f"[red]no connection for {resource_id!r}[/red]")
+            return 1
+        await runtime.connections.set_status(conn.id, "revoked")
+        out.print(f"{resource_id} revoked")
+    return 0

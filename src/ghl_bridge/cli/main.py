@@ -188,6 +188,36 @@ def connections_list(as_json: Annotated[bool, typer.Option("--json")] = False) -
     out.print(table)
 
 
+@connections_app.command("authorize")
+def connections_authorize(
+    tenant: Annotated[str, typer.Option("--tenant", help="The tenant's name.")],
+) -> None:
+    """Print the GHL URL that connects a location (or agency) to the tenant."""
+    from ghl_bridge.cli.admin import authorize_url
+
+    raise typer.Exit(asyncio.run(authorize_url(load_settings(), tenant, out, err)))
+
+
+@connections_app.command("refresh")
+def connections_refresh(
+    resource: Annotated[str, typer.Argument(help="The location or company id.")],
+) -> None:
+    """Rotate a connection's tokens now (the refresh runs under the cross-process lock)."""
+    from ghl_bridge.cli.admin import refresh_connection
+
+    raise typer.Exit(asyncio.run(refresh_connection(load_settings(), resource, out, err)))
+
+
+@connections_app.command("revoke")
+def connections_revoke(
+    resource: Annotated[str, typer.Argument(help="The location or company id.")],
+) -> None:
+    """Stop using a connection; calls for it then fail asking for re-authorization."""
+    from ghl_bridge.cli.admin import revoke_connection
+
+    raise typer.Exit(asyncio.run(revoke_connection(load_settings(), resource, out, err)))
+
+
 @actions_app.command("list")
 def actions_list(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """List the actions this service can run."""
