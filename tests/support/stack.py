@@ -71,9 +71,10 @@ async def running_stack(
     redis_url: str | None = None,
     sim: SimConfig | None = None,
     extra_webhook_keys: tuple[str, str] = ("", ""),
+    overrides: dict[str, Any] | None = None,
 ) -> AsyncIterator[Stack]:
     """``extra_webhook_keys`` (Ed25519 PEM, RSA PEM) are trusted besides the simulator's, so a
-    test can sign deliveries of its own."""
+    test can sign deliveries of its own; ``overrides`` replace settings (e.g. ``admin_token``)."""
     api_port, sim_port = free_port(), free_port()
     api_url, sim_url = f"http://127.0.0.1:{api_port}", f"http://127.0.0.1:{sim_port}"
     sim_config = replace(sim or SimConfig(), webhook_urls=(f"{api_url}/webhooks/ghl",))
@@ -94,6 +95,7 @@ async def running_stack(
         update={
             "webhook_ed25519_keys": settings.webhook_ed25519_keys + extra_webhook_keys[0],
             "webhook_rsa_keys": settings.webhook_rsa_keys + extra_webhook_keys[1],
+            **(overrides or {}),
         }
     )
     runtime = await Runtime.start(settings, with_worker=True, data_dir=data_dir)

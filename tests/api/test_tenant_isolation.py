@@ -1,0 +1,188 @@
+"""Every route, called with another tenant's API key against the first tenant's data, answers
+403 or 404 — or answers only with the caller's own data — and leaks nothing of the first
+tenant: no location, contact, job, event or connection id of theirs appears in any body.
+
+The walk is exhaustive by construction: the test fails when the app gains a route this table
+does not cover, so a new route cannot skip the tenancy check.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from fastapi.routing import APIRoute
+from pydantic import SecretStr
+from starlette.routing import Route
+from tests.support.polling import eventually
+from tests.support.stack import Stack, running_stack
+
+from ghl_bridge.api.app import create_app
+
+ADMIN = "admin-token-for-the-isolation-test-0123456789"
+
+
+@dataclass
+class World:
+    stack: Stack
+    key_a: str
+    key_b: str
+    secrets_of_a: list[str]  # ids that must never reach tenant B
+    job_a: str
+    location_a: str
+
+
+@pytest.fixture
+async def world(sqlite_url: str, tmp_path: Path) -> AsyncIterator[World]:
+    overrides = {"admin_token": SecretStr(ADMIN)}
+    async with running_stack(sqlite_url, tmp_path, overrides=overrides) as stack:
+        key_a = await stack.connected_tenant("tenant-a")
+        key_b = await stack.connected_tenant("tenant-b", stack.other_location_id)
+        run = f"{stack.api_url}/v1/actions/contacts.create"
+        body = {"locationId": stack.location_id, "input": {"email": "only-a@example.com"}}
+        made = await stack.http.post(run, headers=stack.auth(key_a), json=body)
+        assert made.status_code == 200, made.text
+        contact_a = made.json()["output"]["contact"]["id"]
+        queued = await stack.http.post(
+            run + "?mode=async",
+            headers=stack.auth(key_a),
+            json={**body, "input": {"email": "queued-a@example.com"}},
+        )
+        job_a = queued.json()["jobId"]
+
+        async def events_of_a() -> list[dict[str, Any]] | None:
+            resp = await stack.http.get(f"{stack.api_url}/v1/events", headers=stack.auth(key_a))
+            rows: list[dict[str, Any]] = resp.json()["events"]
+            return rows or None
+
+        events = await eventually(events_of_a)
+        [conn_a] = [
+            c for c in await stack.runtime.connections.list() if c.location_id == stack.location_id
+        ]
+        secrets = [stack.location_id, contact_a, job_a, conn_a.id, "only-a@example.com"]
+        secrets += [e["id"] for e in events] + [e["webhookId"] for e in events]
+        yield World(stack, key_a, key_b, secrets, job_a, stack.location_id)
+
+
+Call = Callable[[World, httpx.AsyncClient], Awaitable[httpx.Response]]
+
+
+def _b(world: World) -> dict[str, str]:
+    return world.stack.auth(world.key_b)
+
+
+async def _run_on_a(w: World, http: httpx.AsyncClient, mode: str) -> httpx.Response:
+    body = {"locationId": w.location_a, "input": {"email": "b-into-a@example.com"}}
+    url = f"{w.stack.api_url}/v1/actions/contacts.create?mode={mode}"
+    return await http.post(url, headers=_b(w), json=body)
+
+
+# (method, path) → (how tenant B calls it against tenant A's data, the statuses allowed)
+CASES: dict[tuple[str, str], tuple[Call, set[int]]] = {
+    ("GET", "/healthz"): (lambda w, h: h.get(f"{w.stack.api_url}/healthz"), {200}),
+    ("GET", "/readyz"): (lambda w, h: h.get(f"{w.stack.api_url}/readyz"), {200}),
+    ("GET", "/metrics"): (
+        lambda w, h: h.get(f"{w.stack.api_url}/metrics", headers=_b(w)),
+        {401},  # a tenant key is not the admin token; the labels name every location
+    ),
+    ("GET", "/v1/actions"): (
+        lambda w, h: h.get(f"{w.stack.api_url}/v1/actions", headers=_b(w)),
+        {200},  # the catalogue is the same for everyone
+    ),
+    ("GET", "/v1/actions/{name}"): (
+        lambda w, h: h.get(f"{w.stack.api_url}/v1/actions/contacts.create", headers=_b(w)),
+        {200},
+    ),
+    ("POST", "/v1/actions/{name}"): (
+        lambda w, h: _run_on_a(w, h, "sync"),
+        {403},
+    ),
+    ("GET", "/v1/jobs/{job_id}"): (
+        lambda w, h: h.get(f"{w.stack.api_url}/v1/jobs/{w.job_a}", headers=_b(w)),
+        {404},
+    ),
+    ("GET", "/v1/connections"): (
+        lambda w, h: h.get(f"{w.stack.api_url}/v1/connections", headers=_b(w)),
+        {200},  # B's own connection only
+    ),
+    ("POST", "/v1/connections/authorize"): (
+        lambda w, h: h.post(f"{w.stack.api_url}/v1/connections/authorize", headers=_b(w)),
+        {200},  # a URL whose state is bound to B
+    ),
+    ("GET", "/oauth/callback"): (
+        # No key here: the signed state names the tenant, and B cannot forge A's.
+        lambda w, h: h.get(
+            f"{w.stack.api_url}/oauth/callback", params={"code": "x", "state": "forged.state"}
+        ),
+        {422},
+    ),
+    ("GET", "/v1/events"): (
+        lambda w, h: h.get(
+            f"{w.stack.api_url}/v1/events",
+            headers=_b(w),
+            params={"locationId": w.location_a},
+        ),
+        {200},  # filtered to B's events: none
+    ),
+    ("POST", "/webhooks/ghl"): (
+        lambda w, h: h.post(f"{w.stack.api_url}/webhooks/ghl", headers=_b(w), content=b"{}"),
+        {401},  # webhooks authenticate by GHL's signature, never by a tenant key
+    ),
+    ("POST", "/webhooks/ghl/{location_id}"): (
+        lambda w, h: h.post(
+            f"{w.stack.api_url}/webhooks/ghl/{w.location_a}", headers=_b(w), content=b"{}"
+        ),
+        {401},
+    ),
+}
+
+
+def _routes() -> set[tuple[str, str]]:
+    """Every (method, path) the app serves, the included routers' routes included."""
+    found: set[tuple[str, str]] = set()
+    pending: list[Any] = list(create_app().routes)
+    while pending:
+        route = pending.pop()
+        original = getattr(route, "original_router", None)  # FastAPI's included router
+        if original is not None:  # its routes carry the router's prefix in their paths
+            pending += list(original.routes)
+            continue
+        if isinstance(route, APIRoute | Route) and route.path not in _FRAMEWORK:
+            found |= {(m, route.path) for m in (route.methods or ()) if m != "HEAD"}
+    return found
+
+
+_FRAMEWORK = {"/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"}
+
+
+def test_every_route_has_an_isolation_case() -> None:
+    assert _routes() == set(CASES)
+
+
+async def test_another_tenant_sees_nothing_of_the_first(world: World) -> None:
+    async with httpx.AsyncClient(timeout=15) as http:
+        for (method, path), (call, allowed) in sorted(CASES.items()):
+            resp = await call(world, http)
+            assert resp.status_code in allowed, f"{method} {path}: {resp.status_code} {resp.text}"
+            sent = str(resp.request.url) + resp.request.content.decode()
+            # An id B itself sent (and so already knew) may be echoed; nothing else of A's.
+            leaked = [s for s in world.secrets_of_a if s in resp.text and s not in sent]
+            assert leaked == [], f"{method} {path} leaked {leaked}"
+        queued = await _run_on_a(world, http, "async")
+        assert queued.status_code == 403, queued.text
+    # Nothing B tried landed in A's account.
+    await asyncio.sleep(0.2)
+    found = await world.stack.http.get(
+        f"{world.stack.sim_url}/contacts/search/duplicate",
+        params={"locationId": world.location_a, "email": "b-into-a@example.com"},
+        headers={
+            "Authorization": f"Bearer {world.stack.seed['locations'][0]['pit']}",
+            "Version": "2021-07-28",
+        },
+    )
+    assert found.json()["contact"] is None
