@@ -6,6 +6,7 @@ import asyncio
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from sqlalchemy import MetaData, select
 from tests.support.signing import signer
@@ -85,6 +86,26 @@ async def test_bad_callbacks_are_422_and_store_nothing(
 ) -> None:
     resp = await stack.http.get(stack.api_url + "/oauth/callback", params=params)
     assert resp.status_code == 422
+    assert resp.headers["content-type"].startswith("text/html")
+    assert "<h1>Not connected</h1>" in resp.text
+    assert await stack.runtime.connections.list() == []
+
+
+async def test_expired_state_and_denied_consent_are_explained_pages(stack: Stack) -> None:
+    key = await stack.tenant("acme")
+    auth = await stack.http.post(
+        stack.api_url + "/v1/connections/authorize", headers=stack.auth(key)
+    )
+    state = dict(httpx.URL(auth.json()["url"]).params)["state"]
+    denied = await stack.http.get(
+        stack.api_url + "/oauth/callback", params={"error": "access_denied", "state": state}
+    )
+    assert denied.status_code == 400 and "cancelled" in denied.text
+    body, _, mac = state.partition(".")
+    tampered = await stack.http.get(
+        stack.api_url + "/oauth/callback", params={"code": "c", "state": f"{body}x.{mac}"}
+    )
+    assert tampered.status_code == 422 and "signature" in tampered.text
     assert await stack.runtime.connections.list() == []
 
 
@@ -99,7 +120,7 @@ async def test_replayed_code_is_refused(stack: Stack) -> None:
     second = await stack.http.get(callback)
     assert first.status_code == 200
     assert second.status_code == 422
-    assert "GHL refused" in second.json()["error"]["message"]
+    assert "GHL refused" in second.text
 
 
 async def test_location_of_another_tenant_cannot_be_taken_over(stack: Stack) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
@@ -9,7 +10,7 @@ from fastapi.responses import HTMLResponse
 
 from ghl_bridge.api.deps import RuntimeDep, TenantDep
 from ghl_bridge.client.errors import GHLAPIError
-from ghl_bridge.errors import BridgeError, Conflict, InvalidInput
+from ghl_bridge.errors import BridgeError
 from ghl_bridge.oauth.state import InvalidState
 from ghl_bridge.store.errors import ResourceOwnedByOtherTenant
 
@@ -50,18 +51,39 @@ async def authorize(runtime: RuntimeDep, tenant: TenantDep) -> dict[str, str]:
 @router.get("/oauth/callback", operation_id="connections-callback", response_class=HTMLResponse)
 async def callback(
     runtime: RuntimeDep,
-    code: Annotated[str, Query(min_length=1, max_length=2048)],
-    state: Annotated[str, Query(min_length=1, max_length=2048)],
+    code: Annotated[str | None, Query(max_length=2048)] = None,
+    state: Annotated[str | None, Query(max_length=2048)] = None,
+    error: Annotated[str | None, Query(max_length=200)] = None,
 ) -> HTMLResponse:
+    """Where GHL sends the installing user back. A person reads the answer, so every outcome is
+    a page saying what happened and what to do; the status codes stay those of the API."""
     if runtime.oauth is None:
-        raise NotConfigured("OAuth is not configured on this service")
+        return _page(503, "Not configured", "OAuth is not configured on this service.")
+    if error:
+        return _page(400, "Not connected", "The connection was cancelled in GoHighLevel "
+                     f"({error}). Start again from your workflow tool to connect.")  # fmt: skip
+    if not code or not state:
+        return _page(422, "Not connected", "This link is incomplete: it has no authorization "
+                     "code or state. Start the connection again.")  # fmt: skip
     try:
         conn = await runtime.oauth.complete(code, state)
     except InvalidState as exc:
-        raise InvalidInput(f"invalid OAuth state: {exc}") from exc
-    except ResourceOwnedByOtherTenant as exc:
-        raise Conflict("this GHL account is already connected to another tenant") from exc
+        return _page(422, "Not connected", f"This connection link is not valid: {exc}.")
+    except ResourceOwnedByOtherTenant:
+        return _page(409, "Already connected", "This GoHighLevel account is already connected "
+                     "to another tenant of this service.")  # fmt: skip
     except GHLAPIError as exc:
-        raise InvalidInput(f"GHL refused the authorization code: {exc.message}") from exc
+        return _page(422, "Not connected", f"GHL refused the authorization code: {exc.message}. "
+                     "Codes work once and expire quickly; start the connection again.")  # fmt: skip
     target = conn.location_id or conn.company_id
-    return HTMLResponse(f"<h1>Connected</h1><p>{conn.user_type} {target} is connected.</p>")
+    kind = "Sub-account" if conn.location_id else "Agency"
+    return _page(200, "Connected", f"{kind} {target} is connected. You can close this window.")
+
+
+def _page(status: int, title: str, message: str) -> HTMLResponse:
+    body = (
+        "<!doctype html><html><head><meta charset=utf-8>"
+        f"<title>{html.escape(title)}</title></head><body>"
+        f"<h1>{html.escape(title)}</h1><p>{html.escape(message)}</p></body></html>"
+    )
+    return HTMLResponse(body, status_code=status)
