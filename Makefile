@@ -36,6 +36,7 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.rate_limit
 	$(BIN)/python -m bench.faults
 	$(BIN)/python -m bench.refresh_race
+	$(BIN)/python -m bench.key_rotation
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

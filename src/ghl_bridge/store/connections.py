@@ -6,9 +6,10 @@ Tokens arrive here already sealed by the vault; this module never sees plaintext
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import ColumnElement, and_, bindparam, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -210,3 +211,134 @@ class ConnectionRepo(Repository):
         async with self._sessions.begin() as session:
             if (await session.execute(stmt)).scalar_one_or_none() is None:
                 raise NotFound("connection", connection_id)
+
+    # --- Key rotation (issue #4): find credentials not sealed under the active key, re-seal them.
+
+    @staticmethod
+    def _not_sealed_under(key_id: str, prefix: str) -> ColumnElement[bool]:
+        """A row is sealed under ``key_id`` when its ``key_id`` column says so *and* both of its
+        ciphertexts start with ``prefix`` (the vault's ``v1.<kid>.``). The ciphertexts are
+        checked too because a refresh that returns no new refresh token keeps the old sealed
+        one while stamping the row with the active key id. ``substr`` rather than ``LIKE``:
+        SQLite's ``LIKE`` ignores case, and key ids are case-sensitive."""
+        n = len(prefix)
+        return or_(
+            Connection.key_id != key_id,
+            func.substr(Connection.access_token_sealed, 1, n) != prefix,
+            and_(
+                Connection.refresh_token_sealed.is_not(None),
+                func.substr(Connection.refresh_token_sealed, 1, n) != prefix,
+            ),
+        )
+
+    async def not_sealed_under(
+        self, key_id: str, prefix: str, *, after_id: str | None = None, limit: int = 500
+    ) -> Sequence[Connection]:
+        """Up to ``limit`` connections holding a credential not sealed under ``key_id``, by id,
+        starting after ``after_id`` (keyset paging: one pass over the table costs one scan,
+        however many rows a concurrent writer changes behind it)."""
+        stmt = (
+            select(Connection)
+            .where(self._not_sealed_under(key_id, prefix))
+            .order_by(Connection.id)
+            .limit(limit)
+        )
+        if after_id is not None:
+            stmt = stmt.where(Connection.id > after_id)
+        async with self._sessions() as session:
+            return (await session.scalars(stmt)).all()
+
+    async def count_not_sealed_under(self, key_id: str, prefix: str) -> int:
+        """How many connections hold a credential not sealed under ``key_id``."""
+        stmt = select(func.count()).select_from(Connection)
+        stmt = stmt.where(self._not_sealed_under(key_id, prefix))
+        async with self._sessions() as session:
+            return int(await session.scalar(stmt) or 0)
+
+    async def key_usage(self) -> Sequence[KeyUsage]:
+        """Connections per ``key_id`` column value, each with one example connection id."""
+        stmt = (
+            select(Connection.key_id, func.count(), func.min(Connection.id))
+            .group_by(Connection.key_id)
+            .order_by(Connection.key_id)
+        )
+        async with self._sessions() as session:
+            rows = (await session.execute(stmt)).all()
+        return [KeyUsage(key_id=kid, connections=int(n), example_id=ex) for kid, n, ex in rows]
+
+    async def reseal_tokens(self, reseals: Sequence[Reseal]) -> Sequence[str]:
+        """Store re-sealed credentials, each with a compare-and-swap, in one transaction.
+
+        A row is written only if it still has the ``version`` *and* the exact ciphertexts the
+        re-seal was computed from; otherwise a refresh (or re-authorization) got there first and
+        its tokens stand. ``version`` is deliberately *not* bumped: a re-seal keeps the token
+        values, and bumping it would make a refresh already in flight lose its own CAS after GHL
+        had burned the old refresh token. Returns the ids actually written.
+
+        One executemany for the batch (a statement per row ran at ~600 rows/s on SQLite), then
+        one read in the same transaction to learn which rows took it: the new ciphertexts carry
+        fresh nonces, so a row holding one was written by this call.
+        """
+        if not reseals:
+            return []
+        # Executed on the session's Connection, so it runs as plain Core (an executemany), not as
+        # an ORM bulk update by primary key, which would not keep the CAS criteria.
+        cas = (
+            update(Connection)
+            .where(
+                Connection.id == bindparam("b_id"),
+                Connection.version == bindparam("b_version"),
+                Connection.access_token_sealed == bindparam("b_old_access"),
+                Connection.refresh_token_sealed.is_not_distinct_from(bindparam("b_old_refresh")),
+            )
+            .values(
+                access_token_sealed=bindparam("b_access"),
+                refresh_token_sealed=bindparam("b_refresh"),
+                key_id=bindparam("b_key_id"),
+                updated_at=self._clock(),
+            )
+        )
+        params = [
+            {
+                "b_id": r.connection_id,
+                "b_version": r.expected_version,
+                "b_old_access": r.old_access_sealed,
+                "b_old_refresh": r.old_refresh_sealed,
+                "b_access": r.access_sealed,
+                "b_refresh": r.refresh_sealed,
+                "b_key_id": r.key_id,
+            }
+            for r in reseals
+        ]
+        expected = {r.connection_id: r.access_sealed for r in reseals}
+        check = select(Connection.id, Connection.access_token_sealed).where(
+            Connection.id.in_(list(expected))
+        )
+        async with self._sessions.begin() as session:
+            conn = await session.connection()
+            await conn.execute(cas, params)
+            stored = (await conn.execute(check)).all()
+        return [cid for cid, access in stored if expected[cid] == access]
+
+
+@dataclass(frozen=True)
+class KeyUsage:
+    """How many connections name ``key_id``, and one of them (for error messages)."""
+
+    key_id: str
+    connections: int
+    example_id: str
+
+
+@dataclass(frozen=True)
+class Reseal:
+    """A connection's credentials sealed again under ``key_id``, and what they replace (the
+    compare side of the compare-and-swap). Holds ciphertexts only; ``repr`` shows none."""
+
+    connection_id: str
+    expected_version: int
+    old_access_sealed: str = field(repr=False)
+    old_refresh_sealed: str | None = field(repr=False)
+    access_sealed: str = field(repr=False)
+    refresh_sealed: str | None = field(repr=False)
+    key_id: str
