@@ -34,6 +34,7 @@ from ghl_bridge.oauth.refresh_lock import RefreshLock, make_refresh_lock
 from ghl_bridge.oauth.refresher import ProactiveRefresher
 from ghl_bridge.oauth.state import StateSigner, derive_secret
 from ghl_bridge.oauth.tokens import ConnectionTokens
+from ghl_bridge.store.audit import AuditRepo, AuditWriter
 from ghl_bridge.store.connections import ConnectionRepo
 from ghl_bridge.store.db import make_engine, make_sessionmaker
 from ghl_bridge.store.idempotency import IdempotencyRepo
@@ -82,6 +83,8 @@ class Runtime:
     receiver: WebhookReceiver
     processor: EventProcessor
     refresh_lock: RefreshLock
+    audit: AuditWriter
+    audit_log: AuditRepo
     workers: list[WorkerRunner] = field(default_factory=list)
     _tasks: list[asyncio.Task[Any]] = field(default_factory=list)
 
@@ -97,10 +100,17 @@ class Runtime:
         vault = Vault(keyring)
         connections = ConnectionRepo(sessions)
         inbox = InboxRepo(sessions)
+        audit_log = AuditRepo(sessions)
+        audit = AuditWriter(audit_log)
+        audit.start()
         app = _oauth_app(settings)
         refresh_lock = make_refresh_lock(redis_url=settings.redis_url, engine=engine)
         tokens = ConnectionTokens(
-            app or _unconfigured_app(settings), connections, vault, refresh_lock=refresh_lock
+            app or _unconfigured_app(settings),
+            connections,
+            vault,
+            refresh_lock=refresh_lock,
+            audit=audit,
         )
         burst_max, burst_window_ms = settings.rate_limit()
         options = ClientOptions(
@@ -110,7 +120,7 @@ class Runtime:
             redis_url=settings.redis_url,  # every serve/worker process shares one budget
             app_id=settings.ghl_client_id or "app",
         )
-        ghl = GHLClient(tokens=tokens, options=options)
+        ghl = GHLClient(tokens=tokens, options=options, observer=audit.observe)
         tokens.bind(ghl.oauth)
         await ghl.pipeline.open()
         signer = StateSigner(derive_secret(keyring.key(keyring.active_kid), "oauth-state"))
@@ -149,8 +159,10 @@ class Runtime:
                 allowlist=parse_networks(settings.webhook_ip_allowlist),
                 trusted_proxies=parse_networks(settings.trusted_proxies),
             ),
-            processor=EventProcessor(inbox, connections),
+            processor=EventProcessor(inbox, connections, audit=audit),
             refresh_lock=refresh_lock,
+            audit=audit,
+            audit_log=audit_log,
         )
         if with_worker:
             runtime.start_workers()
@@ -204,6 +216,7 @@ class Runtime:
         await self.actions_queue.close()
         await self.ghl.aclose()
         await self.refresh_lock.aclose()
+        await self.audit.aclose()  # after the client: its last calls are audited too
         await self.engine.dispose()
 
 

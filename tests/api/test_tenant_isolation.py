@@ -114,6 +114,15 @@ CASES: dict[tuple[str, str], tuple[Call, set[int]]] = {
         lambda w, h: h.post(f"{w.stack.api_url}/v1/connections/authorize", headers=_b(w)),
         {200},  # a URL whose state is bound to B
     ),
+    ("POST", "/v1/connections/private"): (
+        # Even holding A's token, B cannot take A's sub-account over.
+        lambda w, h: h.post(
+            f"{w.stack.api_url}/v1/connections/private",
+            headers=_b(w),
+            json={"locationId": w.location_a, "token": w.stack.seed["locations"][0]["pit"]},
+        ),
+        {409},
+    ),
     ("GET", "/oauth/callback"): (
         # No key here: the signed state names the tenant, and B cannot forge A's.
         lambda w, h: h.get(
@@ -128,6 +137,10 @@ CASES: dict[tuple[str, str], tuple[Call, set[int]]] = {
             params={"locationId": w.location_a},
         ),
         {200},  # filtered to B's events: none
+    ),
+    ("GET", "/v1/audit"): (
+        lambda w, h: h.get(f"{w.stack.api_url}/v1/audit", headers=_b(w)),
+        {200},  # B's own connect and calls only: A's location never appears
     ),
     ("POST", "/webhooks/ghl"): (
         lambda w, h: h.post(f"{w.stack.api_url}/webhooks/ghl", headers=_b(w), content=b"{}"),

@@ -115,3 +115,17 @@ def test_refresh_rotates_and_revoke_stops_the_connection(env: dict[str, Any]) ->
 def test_unknown_connection_is_a_clear_error(env: dict[str, Any], command: str) -> None:
     result = runner.invoke(app, ["connections", command, "no-such-location"])
     assert result.exit_code == 1 and "no connection for" in result.output
+
+
+def test_add_private_reads_the_token_from_stdin(env: dict[str, Any]) -> None:
+    location = env["seed"]["locations"][0]
+    assert runner.invoke(app, ["tenants", "create", "acme"]).exit_code == 0
+    args = ["connections", "add-private", "--tenant", "acme", "--location", location["id"]]
+    made = runner.invoke(app, args, input=location["pit"] + "\n")
+    assert made.exit_code == 0, made.output
+    assert location["pit"] not in made.output
+    assert _connection(location["id"]).refresh_token_sealed is None
+    wrong = runner.invoke(app, args, input="pit-wrong\n")
+    assert wrong.exit_code == 1 and "GHL refused" in wrong.output
+    empty = runner.invoke(app, args, input="\n")
+    assert empty.exit_code == 2

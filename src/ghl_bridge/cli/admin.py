@@ -12,10 +12,12 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from ghl_bridge.client.errors import GHLError
 from ghl_bridge.config import Settings
+from ghl_bridge.errors import InvalidInput
+from ghl_bridge.oauth.private import PrivateIntegrations
 from ghl_bridge.runtime import Runtime
 from ghl_bridge.store.connections import ConnectionRepo
 from ghl_bridge.store.db import make_engine, make_sessionmaker
-from ghl_bridge.store.errors import TenantExists
+from ghl_bridge.store.errors import ResourceOwnedByOtherTenant, TenantExists
 from ghl_bridge.store.migrate import upgrade
 from ghl_bridge.store.tenants import TenantRepo
 
@@ -129,4 +131,25 @@ async def revoke_connection(
             return 1
         await runtime.connections.set_status(conn.id, "revoked")
         out.print(f"{resource_id} revoked")
+    return 0
+
+
+async def connect_private(
+    settings: Settings, tenant_name: str, location_id: str, token: str, out: Console, err: Console
+) -> int:
+    """Check a Private Integration Token against GHL and store it as the tenant's connection."""
+    async with _runtime(settings) as runtime:
+        tenant = await runtime.tenants.get_by_name(tenant_name)
+        if tenant is None:
+            err.print(f"[red]no tenant named {tenant_name!r}[/red]")
+            return 1
+        private = PrivateIntegrations(
+            runtime.connections, runtime.vault, runtime.ghl.pipeline.options
+        )
+        try:
+            conn = await private.connect(tenant.id, location_id, token)
+        except (InvalidInput, ResourceOwnedByOtherTenant) as exc:
+            err.print(f"[red]{exc}[/red]", highlight=False)
+            return 1
+        out.print(f"{location_id} connected with its private integration token ({conn.id})")
     return 0

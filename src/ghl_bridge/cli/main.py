@@ -198,6 +198,23 @@ def connections_authorize(
     raise typer.Exit(asyncio.run(authorize_url(load_settings(), tenant, out, err)))
 
 
+@connections_app.command("add-private")
+def connections_add_private(
+    tenant: Annotated[str, typer.Option("--tenant", help="The tenant's name.")],
+    location: Annotated[str, typer.Option("--location", help="The sub-account (location) id.")],
+) -> None:
+    """Connect a sub-account with its Private Integration Token, read from standard input (so
+    it stays out of shell history and process lists); run again with a new token to rotate."""
+    from ghl_bridge.cli.admin import connect_private
+
+    token = sys.stdin.readline().strip()
+    if not token:
+        err.print("[red]pipe the private integration token on standard input[/red]")
+        raise typer.Exit(2)
+    code = asyncio.run(connect_private(load_settings(), tenant, location, token, out, err))
+    raise typer.Exit(code)
+
+
 @connections_app.command("refresh")
 def connections_refresh(
     resource: Annotated[str, typer.Argument(help="The location or company id.")],

@@ -28,10 +28,13 @@ from ghl_bridge.client.errors import (
 from ghl_bridge.client.generic import UnknownOperationError
 from ghl_bridge.client.options import ClientOptions, RequestOptions
 from ghl_bridge.client.pagination import PaginationError
+from ghl_bridge.client.pipeline import AttemptObserver, AttemptRecord
 from ghl_bridge.client.resources.oauth import TokenGrant
 from ghl_bridge.client.validation import Problem, RequestValidationError
 
 __all__ = [
+    "AttemptObserver",
+    "AttemptRecord",
     "AuthenticationError",
     "BadRequestError",
     "CircuitOpenError",

@@ -12,7 +12,7 @@ from ghl_bridge.client.catalog import Catalog, load_catalog
 from ghl_bridge.client.generic import GenericCaller
 from ghl_bridge.client.metrics import ClientMetrics
 from ghl_bridge.client.options import ClientOptions, RequestOptions
-from ghl_bridge.client.pipeline import Operations, Pipeline
+from ghl_bridge.client.pipeline import AttemptObserver, Operations, Pipeline
 from ghl_bridge.client.resilience.circuit import CircuitBreakers
 from ghl_bridge.client.resilience.limiter import RateLimiter
 from ghl_bridge.client.validation import RequestValidator
@@ -26,6 +26,8 @@ class GHLClient:
         slots = await ghl.call("get-slots", path_params={"calendarId": cal}, query={...})
 
     Every request, typed or generic, is checked against the spec catalogue before it is sent.
+    ``observer``, if given, is called with an `AttemptRecord` after every exchange with GHL
+    (retries included): the hook for audit logs, which the library itself does not keep.
     """
 
     def __init__(
@@ -37,11 +39,18 @@ class GHLClient:
         breakers: CircuitBreakers | None = None,
         operations: Operations | None = None,
         metrics: ClientMetrics | None = None,
+        observer: AttemptObserver | None = None,
     ) -> None:
         self.options = options or ClientOptions()
         table = operations or load_catalog()
         self.pipeline = Pipeline(
-            self.options, tokens, table, limiter=limiter, breakers=breakers, metrics=metrics
+            self.options,
+            tokens,
+            table,
+            limiter=limiter,
+            breakers=breakers,
+            metrics=metrics,
+            observer=observer,
         )
         # A custom ``operations`` table still validates against the spec catalogue.
         catalog = table if isinstance(table, Catalog) else load_catalog()

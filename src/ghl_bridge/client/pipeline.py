@@ -12,7 +12,7 @@ import json
 import random
 import secrets
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 from urllib.parse import quote
@@ -86,6 +86,32 @@ class Response:
     request_id: str
 
 
+@dataclass(frozen=True, slots=True)
+class AttemptRecord:
+    """What an observer learns of one HTTP exchange with GHL: never the token, never a body.
+
+    status: the HTTP status as text, or ``timeout`` / ``connect_error`` when no answer came.
+    attempt: 1 for the first try, counting retries; a replay after a 401 refresh is a second
+    exchange within the same attempt and carries its number.
+    latency_ms: the exchange alone (rate-limit waits and backoff are not in it).
+    trace_id: GHL's ``traceId`` from the answer, when it had one.
+    """
+
+    operation: str
+    method: str
+    resource_id: str | None
+    status: str
+    attempt: int
+    latency_ms: float
+    request_id: str
+    trace_id: str | None = None
+
+
+# Called synchronously, on the event loop, once per exchange: it must be quick and must not
+# block (an audit writer buffers the record and writes it later).
+AttemptObserver = Callable[[AttemptRecord], None]
+
+
 @dataclass(slots=True)
 class _Prepared:
     call: Call
@@ -112,8 +138,10 @@ class Pipeline:
         limiter: RateLimiter | None = None,
         breakers: CircuitBreakers | None = None,
         metrics: ClientMetrics | None = None,
+        observer: AttemptObserver | None = None,
     ) -> None:
         self.options = options
+        self._observer = observer
         self._tokens = tokens
         self._operations = operations
         self._limiter = limiter or BudgetLimiter(
@@ -314,6 +342,7 @@ class Pipeline:
     def _log(self, req: _Prepared, status: str, started: float, attempt: int, **extra: Any) -> None:
         # Audit line and metrics: never the token, never the body (it carries PII).
         elapsed = time.perf_counter() - started
+        latency_ms = round(elapsed * 1000, 1)
         operation = req.call.operation
         self._metrics.request_done(req.budget_key, operation, status, elapsed)
         log.info(
@@ -324,10 +353,28 @@ class Pipeline:
             status=status,
             attempt=attempt,
             lane=str(req.lane),
-            latency_ms=round(elapsed * 1000, 1),
+            latency_ms=latency_ms,
             request_id=req.request_id,
             **extra,
         )
+        if self._observer is None:
+            return
+        record = AttemptRecord(
+            operation,
+            req.method,
+            req.call.resource_id,
+            status,
+            attempt,
+            latency_ms,
+            req.request_id,
+            extra.get("trace_id"),
+        )
+        try:
+            self._observer(record)
+        except Exception:
+            # GHL has already acted on this request: failing the call now would make the caller
+            # retry a write that happened. Observation is best effort; say so loudly.
+            log.exception("ghl.observer_failed", operation=operation)
 
 
 async def _first_backoff(decision: bool | float) -> None:
@@ -364,7 +411,7 @@ def _decode(raw: bytes) -> Any:
 
 
 def _trace_id(raw: bytes) -> str | None:
-    # Cheap scan, only for the log line; the decoded body is parsed once in _decode.
+    # Cheap scan, for the log line and observers; the decoded body is parsed once in _decode.
     marker = b'"traceId":"'
     at = raw.find(marker)
     if at < 0:

@@ -13,6 +13,7 @@ from typing import Any
 import structlog
 
 from ghl_bridge.jobs.port import Job, PermanentFailure
+from ghl_bridge.store.audit import NO_AUDIT, WEBHOOK, ConnectionAudit, acting_as
 from ghl_bridge.store.connections import ConnectionRepo
 from ghl_bridge.store.inbox import InboxRepo
 from ghl_bridge.store.models import WebhookEvent
@@ -28,8 +29,11 @@ class EventProcessor:
         inbox: InboxRepo,
         connections: ConnectionRepo,
         routes: Mapping[str, EventHandler] | None = None,
+        *,
+        audit: ConnectionAudit = NO_AUDIT,
     ) -> None:
         self._inbox = inbox
+        self._audit = audit
         self._connections = connections
         self._routes: dict[str, EventHandler] = {"UNINSTALL": self._on_uninstall}
         self._routes.update(routes or {})
@@ -44,7 +48,8 @@ class EventProcessor:
         handler = self._routes.get(event.event_type)
         try:
             if handler is not None:
-                await handler(event, json.loads(event.payload))
+                with acting_as(WEBHOOK, event.tenant_id):  # what a handler does, GHL asked for
+                    await handler(event, json.loads(event.payload))
         except Exception as exc:
             await self._inbox.mark_failed(event.id, f"{type(exc).__name__}: {exc}")
             raise
@@ -64,3 +69,9 @@ class EventProcessor:
         if conn is not None and conn.status != "revoked":
             await self._connections.set_status(conn.id, "revoked")
             log.info("connection.revoked", connection=conn.id, reason="UNINSTALL")
+            self._audit.connection_changed(
+                tenant_id=conn.tenant_id,
+                resource_id=conn.resource_id,
+                change="revoked",
+                status="revoked",
+            )

@@ -6,6 +6,7 @@ from ghl_bridge.client.resources.oauth import OAuthResource
 from ghl_bridge.oauth.app import OAuthApp
 from ghl_bridge.oauth.state import StateSigner
 from ghl_bridge.oauth.tokens import ConnectionTokens
+from ghl_bridge.store.audit import OAUTH, acting_as
 from ghl_bridge.store.models import Connection
 
 
@@ -30,10 +31,14 @@ class ConnectionService:
         already another tenant's.
         """
         tenant_id = self._signer.verify(state)
-        grant = await self._oauth.exchange_code(
-            client_id=self._app.client_id,
-            client_secret=self._app.client_secret,
-            code=code,
-            redirect_uri=self._app.redirect_uri,
-        )
-        return await self._tokens.store_grant(tenant_id, grant)
+        # No API key comes with GHL's redirect: the signed state says whose install this is, so
+        # the code exchange (which names no location) and the new connection are audited as
+        # the OAuth flow acting for that tenant.
+        with acting_as(OAUTH, tenant_id):
+            grant = await self._oauth.exchange_code(
+                client_id=self._app.client_id,
+                client_secret=self._app.client_secret,
+                code=code,
+                redirect_uri=self._app.redirect_uri,
+            )
+            return await self._tokens.store_grant(tenant_id, grant)

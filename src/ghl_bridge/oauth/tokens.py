@@ -28,6 +28,7 @@ from ghl_bridge.client.errors import (
 from ghl_bridge.client.resources.oauth import OAuthResource, TokenGrant
 from ghl_bridge.oauth.app import OAuthApp
 from ghl_bridge.oauth.refresh_lock import LocalRefreshLock, RefreshLock
+from ghl_bridge.store.audit import NO_AUDIT, ConnectionAudit
 from ghl_bridge.store.connections import ConnectionRepo
 from ghl_bridge.store.models import Connection
 from ghl_bridge.vault import Vault
@@ -48,7 +49,10 @@ def seal_context(resource_id: str, which: str) -> str:
 
 
 class ConnectionTokens:
-    """TokenProvider over the connections table. ``bind`` it to the client's OAuth resource."""
+    """TokenProvider over the connections table. ``bind`` it to the client's OAuth resource.
+
+    ``audit`` hears of every grant stored, rotation persisted and connection given up on.
+    """
 
     def __init__(
         self,
@@ -59,8 +63,10 @@ class ConnectionTokens:
         margin_s: float = REFRESH_MARGIN_S,
         clock: Callable[[], float] = time.time,
         refresh_lock: RefreshLock | None = None,
+        audit: ConnectionAudit = NO_AUDIT,
     ) -> None:
         self._app = app
+        self._audit = audit
         self._refresh_lock = refresh_lock or LocalRefreshLock()
         self._repo = repo
         self._vault = vault
@@ -141,7 +147,7 @@ class ConnectionTokens:
             if grant.refresh_token
             else None
         )
-        return await self._repo.upsert(
+        conn = await self._repo.upsert(
             tenant_id=tenant_id,
             user_type=grant.user_type,
             company_id=grant.company_id or "",
@@ -154,6 +160,8 @@ class ConnectionTokens:
             expires_at=datetime.fromtimestamp(grant.expires_at, UTC),
             scopes=" ".join(grant.scopes),
         )
+        self._changed(conn, "connected", conn.status)
+        return conn
 
     async def _rotate(self, conn: Connection) -> str:
         if self._oauth is None:
@@ -190,6 +198,7 @@ class ConnectionTokens:
             self._remember(rid, token, latest.expires_at)
             return token
         log.info("oauth.refreshed", resource=rid, connection=conn.id)
+        self._changed(conn, "refreshed", "active")
         self._remember(rid, grant.access_token, datetime.fromtimestamp(grant.expires_at, UTC))
         return grant.access_token
 
@@ -202,7 +211,13 @@ class ConnectionTokens:
         self._cache.pop(conn.resource_id, None)
         await self._repo.set_status(conn.id, "needs_reauth")
         log.warning("oauth.needs_reauth", resource=conn.resource_id, connection=conn.id)
+        self._changed(conn, "needs_reauth", "needs_reauth")
         raise ReauthorizationRequired(conn.resource_id, "GHL rejected the refresh token")
+
+    def _changed(self, conn: Connection, change: str, status: str) -> None:
+        self._audit.connection_changed(
+            tenant_id=conn.tenant_id, resource_id=conn.resource_id, change=change, status=status
+        )
 
     async def _load(self, resource_id: str | None, *, require_active: bool = True) -> Connection:
         if not resource_id:

@@ -1,4 +1,5 @@
-"""SQLAlchemy declarative models: tenants, API keys, GHL connections, webhook inbox, job rows.
+"""SQLAlchemy declarative models: tenants, API keys, GHL connections, webhook inbox, job rows,
+the idempotency ledger and the audit log.
 
 Imports nothing above the store. Ids are prefixed strings made in Python (``tnt_…``), so Core
 bulk ``insert()`` and ORM inserts get the same ids. Status columns are strings guarded by CHECK
@@ -12,6 +13,7 @@ from datetime import datetime
 
 from sqlalchemy import (
     CheckConstraint,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -231,3 +233,44 @@ class IdempotencyRecord(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+
+
+AUDIT_KINDS = ("ghl_call", "connection")
+
+
+class AuditRecord(Base):
+    """One audited fact: a GHL call attempt, or a change to a connection (append-only).
+
+    Holds who, for which tenant and resource, what, how it ended and how long it took, plus
+    GHL's ``traceId`` and our request id for correlating with GHL support and our logs. Never a
+    token and never a request or response body. ``tenant_id`` has no foreign key on purpose:
+    the log must accept every write (a batch must not fail on referential state) and outlive
+    what it describes. ``(tenant_id, at, id)`` serves the per-tenant newest-first keyset query.
+    """
+
+    __tablename__ = "audit_records"
+    __table_args__ = (
+        CheckConstraint(_in("kind", AUDIT_KINDS), name="kind"),
+        Index("ix_audit_records_tenant_id_at", "tenant_id", "at", "id"),
+    )
+
+    id: Mapped[str] = mapped_column(
+        String(ID_LENGTH), primary_key=True, default=lambda: new_id("aud_")
+    )
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+    tenant_id: Mapped[str | None] = mapped_column(String(ID_LENGTH))
+    actor: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(16))
+    resource_id: Mapped[str | None] = mapped_column(String(ID_LENGTH))
+    operation: Mapped[str] = mapped_column(String(128))
+    status: Mapped[str] = mapped_column(String(32))
+    latency_ms: Mapped[float | None] = mapped_column(Float)
+    attempt: Mapped[int | None] = mapped_column(Integer)
+    trace_id: Mapped[str | None] = mapped_column(String(64))
+    request_id: Mapped[str | None] = mapped_column(String(64))
+
+    def __repr__(self) -> str:
+        return (
+            f"AuditRecord(id={self.id!r}, kind={self.kind!r}, operation={self.operation!r},"
+            f" status={self.status!r}, tenant_id={self.tenant_id!r})"
+        )

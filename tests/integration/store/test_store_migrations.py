@@ -20,7 +20,15 @@ from ghl_bridge.store.migrate import (
     upgrade,
 )
 
-TABLES = {"tenants", "api_keys", "connections", "webhook_events", "jobs", "idempotency_records"}
+TABLES = {
+    "tenants",
+    "api_keys",
+    "connections",
+    "webhook_events",
+    "jobs",
+    "idempotency_records",
+    "audit_records",
+}
 
 
 async def _tables(url: str) -> set[str]:
@@ -33,7 +41,7 @@ async def _tables(url: str) -> set[str]:
 
 
 def test_head_is_the_initial_revision() -> None:
-    assert head_revision() == "0002"
+    assert head_revision() == "0003"
 
 
 def test_migration_files_ship_inside_the_package() -> None:

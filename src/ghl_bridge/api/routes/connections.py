@@ -7,12 +7,15 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 from fastapi.responses import HTMLResponse
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from ghl_bridge.api.deps import RuntimeDep, TenantDep
 from ghl_bridge.client.errors import GHLAPIError
-from ghl_bridge.errors import BridgeError
+from ghl_bridge.errors import BridgeError, Conflict
+from ghl_bridge.oauth.private import PrivateIntegrations
 from ghl_bridge.oauth.state import InvalidState
 from ghl_bridge.store.errors import ResourceOwnedByOtherTenant
+from ghl_bridge.store.models import Connection
 
 router = APIRouter(tags=["connections"])
 
@@ -21,24 +24,44 @@ class NotConfigured(BridgeError):
     status, code = 503, "oauth_not_configured"
 
 
+class PrivateConnection(BaseModel):
+    """A sub-account's Private Integration Token; it is checked against GHL, then sealed."""
+
+    model_config = ConfigDict(extra="forbid")
+    location_id: str = Field(alias="locationId", min_length=1, max_length=64)
+    token: SecretStr = Field(min_length=1, max_length=4096)
+
+
+def _describe(c: Connection) -> dict[str, Any]:
+    return {
+        "id": c.id,
+        "userType": c.user_type,
+        "companyId": c.company_id,
+        "locationId": c.location_id,
+        "kind": "oauth" if c.refresh_token_sealed else "private",
+        "status": c.status,
+        "scopes": c.scopes.split(),
+        "expiresAt": c.expires_at.isoformat() if c.expires_at else None,
+        "updatedAt": c.updated_at.isoformat(),
+    }
+
+
 @router.get("/v1/connections", operation_id="connections-list")
 async def list_connections(runtime: RuntimeDep, tenant: TenantDep) -> dict[str, Any]:
-    rows = await runtime.connections.list(tenant.id)
-    return {
-        "connections": [
-            {
-                "id": c.id,
-                "userType": c.user_type,
-                "companyId": c.company_id,
-                "locationId": c.location_id,
-                "status": c.status,
-                "scopes": c.scopes.split(),
-                "expiresAt": c.expires_at.isoformat() if c.expires_at else None,
-                "updatedAt": c.updated_at.isoformat(),
-            }
-            for c in rows
-        ]
-    }
+    return {"connections": [_describe(c) for c in await runtime.connections.list(tenant.id)]}
+
+
+@router.post("/v1/connections/private", operation_id="connections-private", status_code=201)
+async def connect_private(
+    body: PrivateConnection, runtime: RuntimeDep, tenant: TenantDep
+) -> dict[str, Any]:
+    """Connect (or rotate the token of) a sub-account through its Private Integration Token."""
+    private = PrivateIntegrations(runtime.connections, runtime.vault, runtime.ghl.pipeline.options)
+    try:
+        conn = await private.connect(tenant.id, body.location_id, body.token.get_secret_value())
+    except ResourceOwnedByOtherTenant as exc:
+        raise Conflict("this sub-account is already connected to another tenant") from exc
+    return {"connection": _describe(conn)}
 
 
 @router.post("/v1/connections/authorize", operation_id="connections-authorize")
