@@ -37,6 +37,12 @@ async def test_a_pit_connects_works_and_rotates_in_place(stack: Stack) -> None:
     assert again.json()["connection"]["id"] == conn["id"]
     stored = await stack.runtime.connections.get_by_resource(stack.location_id)
     assert stored is not None and stored.version == 2 and stored.refresh_token_sealed is None
+    audit = await stack.http.get(
+        stack.api_url + "/v1/audit", headers=stack.auth(key), params={"kind": "connection"}
+    )
+    entries = audit.json()["entries"]
+    assert [e["operation"] for e in entries] == ["connected", "connected"]
+    assert pit not in audit.text
 
 
 async def test_tokens_ghl_refuses_are_not_stored(stack: Stack) -> None:

@@ -15,6 +15,7 @@ from ghl_bridge.config import Settings
 from ghl_bridge.errors import InvalidInput
 from ghl_bridge.oauth.private import PrivateIntegrations
 from ghl_bridge.runtime import Runtime
+from ghl_bridge.store.audit import acting_as
 from ghl_bridge.store.connections import ConnectionRepo
 from ghl_bridge.store.db import make_engine, make_sessionmaker
 from ghl_bridge.store.errors import ResourceOwnedByOtherTenant, TenantExists
@@ -130,6 +131,11 @@ async def revoke_connection(
             err.print(f"[red]no connection for {resource_id!r}[/red]")
             return 1
         await runtime.connections.set_status(conn.id, "revoked")
+        with acting_as("cli", conn.tenant_id):
+            runtime.audit.connection_changed(
+                tenant_id=conn.tenant_id, resource_id=resource_id, change="revoked",
+                status="revoked",
+            )  # fmt: skip
         out.print(f"{resource_id} revoked")
     return 0
 
@@ -144,7 +150,7 @@ async def connect_private(
             err.print(f"[red]no tenant named {tenant_name!r}[/red]")
             return 1
         private = PrivateIntegrations(
-            runtime.connections, runtime.vault, runtime.ghl.pipeline.options
+            runtime.connections, runtime.vault, runtime.ghl.pipeline.options, runtime.audit
         )
         try:
             conn = await private.connect(tenant.id, location_id, token)

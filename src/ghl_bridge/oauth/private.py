@@ -15,6 +15,7 @@ from ghl_bridge.client import ClientOptions, GHLClient, StaticTokens
 from ghl_bridge.client.errors import GHLAPIError
 from ghl_bridge.errors import InvalidInput
 from ghl_bridge.oauth.tokens import seal_context
+from ghl_bridge.store.audit import NO_AUDIT, ConnectionAudit
 from ghl_bridge.store.connections import ConnectionRepo
 from ghl_bridge.store.models import Connection
 from ghl_bridge.vault import Vault
@@ -23,10 +24,17 @@ __all__ = ["PrivateIntegrations"]
 
 
 class PrivateIntegrations:
-    def __init__(self, repo: ConnectionRepo, vault: Vault, options: ClientOptions) -> None:
+    def __init__(
+        self,
+        repo: ConnectionRepo,
+        vault: Vault,
+        options: ClientOptions,
+        audit: ConnectionAudit = NO_AUDIT,
+    ) -> None:
         self._repo = repo
         self._vault = vault
         self._options = options
+        self._audit = audit
 
     async def connect(self, tenant_id: str, location_id: str, token: str) -> Connection:
         """Check ``token`` against GHL for ``location_id``, then store (or replace) it.
@@ -38,7 +46,7 @@ class PrivateIntegrations:
         if not token:
             raise InvalidInput("the private integration token is empty")
         company_id = await self._probe(location_id, token)
-        return await self._repo.upsert(
+        conn = await self._repo.upsert(
             tenant_id,
             user_type="Location",
             company_id=company_id,
@@ -49,6 +57,10 @@ class PrivateIntegrations:
             expires_at=None,
             scopes="",
         )
+        self._audit.connection_changed(
+            tenant_id=tenant_id, resource_id=location_id, change="connected", status=conn.status
+        )
+        return conn
 
     async def _probe(self, location_id: str, token: str) -> str:
         async with GHLClient(

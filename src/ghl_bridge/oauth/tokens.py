@@ -184,11 +184,12 @@ class ConnectionTokens:
             conn.id,
             expected_version=conn.version,
             access_sealed=self._vault.seal(grant.access_token, context=seal_context(rid, "access")),
+            # Without a new refresh token GHL keeps the old one alive: re-seal it too, so the
+            # row's key_id is true of both fields (key rotation relies on it).
             refresh_sealed=self._vault.seal(
-                grant.refresh_token, context=seal_context(rid, "refresh")
-            )
-            if grant.refresh_token
-            else conn.refresh_token_sealed,
+                grant.refresh_token or self._unseal(conn, "refresh"),
+                context=seal_context(rid, "refresh"),
+            ),
             key_id=self._vault.active_kid,
             expires_at=datetime.fromtimestamp(grant.expires_at, UTC),
         )

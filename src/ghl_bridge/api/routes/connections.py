@@ -56,7 +56,9 @@ async def connect_private(
     body: PrivateConnection, runtime: RuntimeDep, tenant: TenantDep
 ) -> dict[str, Any]:
     """Connect (or rotate the token of) a sub-account through its Private Integration Token."""
-    private = PrivateIntegrations(runtime.connections, runtime.vault, runtime.ghl.pipeline.options)
+    private = PrivateIntegrations(
+        runtime.connections, runtime.vault, runtime.ghl.pipeline.options, runtime.audit
+    )
     try:
         conn = await private.connect(tenant.id, body.location_id, body.token.get_secret_value())
     except ResourceOwnedByOtherTenant as exc:
