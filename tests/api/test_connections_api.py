@@ -161,16 +161,14 @@ async def test_concurrent_calls_refresh_exactly_once(short_token_stack: Stack) -
     assert after.refresh_token_sealed != before.refresh_token_sealed
 
 
-async def test_burnt_refresh_token_marks_needs_reauth(short_token_stack: Stack) -> None:
-    stack = short_token_stack
-    key = await stack.connected_tenant("acme")
+async def _burn_refresh_token(stack: Stack) -> None:
+    """Someone else (a leaked copy, a buggy peer) uses our refresh token: GHL rotates it away."""
     conn = await stack.runtime.connections.get_by_resource(stack.location_id)
     assert conn is not None and conn.refresh_token_sealed is not None
     stolen = stack.runtime.vault.unseal(
         conn.refresh_token_sealed, context=seal_context(conn.resource_id, "refresh")
     )
     app = stack.seed["app"]
-    # Someone else (a leaked copy, a buggy peer) uses our refresh token: GHL rotates it away.
     burnt = await stack.http.post(
         stack.sim_url + "/oauth/token",
         data={
@@ -182,7 +180,38 @@ async def test_burnt_refresh_token_marks_needs_reauth(short_token_stack: Stack) 
         },
     )
     assert burnt.status_code == 200
-    await asyncio.sleep(1.2)
+    await asyncio.sleep(1.2)  # our access token is now due, and our refresh token is dead
+
+
+async def test_burnt_refresh_token_recovers_through_reconnect(short_token_stack: Stack) -> None:
+    stack = short_token_stack
+    key = await stack.connected_tenant("acme")
+    before = await stack.runtime.connections.get_by_resource(stack.location_id)
+    assert before is not None
+    await _burn_refresh_token(stack)
+    resp = await stack.http.post(
+        stack.api_url + CREATE,
+        headers=stack.auth(key),
+        json={"locationId": stack.location_id, "input": {"email": "late@example.com"}},
+    )
+    assert resp.status_code == 200, resp.text  # the customer never had to reinstall
+    after = await stack.runtime.connections.get_by_resource(stack.location_id)
+    assert after is not None and after.status == "active" and after.version == before.version + 1
+    audit = await stack.http.get(
+        stack.api_url + "/v1/audit", headers=stack.auth(key), params={"kind": "connection"}
+    )
+    assert "reconnected" in [e["operation"] for e in audit.json()["entries"]]
+
+
+async def test_burnt_refresh_token_without_reconnect_marks_needs_reauth(
+    short_token_stack: Stack,
+) -> None:
+    stack = short_token_stack
+    key = await stack.connected_tenant("acme")
+    await _burn_refresh_token(stack)
+    refuse = {"kind": "status", "status": 400, "count": 5,
+              "match": {"method": "POST", "pathPrefix": "/oauth/reconnect"}}  # fmt: skip
+    (await stack.http.post(stack.sim_url + "/_sim/faults", json=refuse)).raise_for_status()
     resp = await stack.http.post(
         stack.api_url + CREATE,
         headers=stack.auth(key),

@@ -209,11 +209,58 @@ class ConnectionTokens:
             token = self._unseal(latest, "access")  # someone else rotated; our copy was stale
             self._remember(latest.resource_id, token, latest.expires_at)
             return token
+        recovered = await self._reconnect(latest)
+        if recovered is not None:
+            return recovered
         self._cache.pop(conn.resource_id, None)
         await self._repo.set_status(conn.id, "needs_reauth")
         log.warning("oauth.needs_reauth", resource=conn.resource_id, connection=conn.id)
         self._changed(conn, "needs_reauth", "needs_reauth")
         raise ReauthorizationRequired(conn.resource_id, "GHL rejected the refresh token")
+
+    async def _reconnect(self, conn: Connection) -> str | None:
+        """GHL's lost-token recovery: while the app is still installed, a fresh authorization
+        code (`/oauth/reconnect`) exchanged for a fresh pair, stored with the same
+        compare-and-swap as a refresh. None when GHL will not (uninstalled, app credentials
+        wrong, GHL down): the connection then needs a person."""
+        assert self._oauth is not None
+        try:
+            code = await self._oauth.reconnect(
+                client_id=self._app.client_id,
+                client_secret=self._app.client_secret,
+                location_id=conn.location_id,
+                company_id=None if conn.location_id else conn.company_id,
+            )
+            grant = await self._oauth.exchange_code(
+                client_id=self._app.client_id,
+                client_secret=self._app.client_secret,
+                code=code,
+                user_type=conn.user_type,
+            )
+        except GHLError as exc:
+            log.warning(
+                "oauth.reconnect_failed", resource=conn.resource_id, error=type(exc).__name__
+            )
+            return None
+        rid = conn.resource_id
+        swapped = await self._repo.rotate_tokens(
+            conn.id,
+            expected_version=conn.version,
+            access_sealed=self._vault.seal(grant.access_token, context=seal_context(rid, "access")),
+            refresh_sealed=self._vault.seal(
+                grant.refresh_token, context=seal_context(rid, "refresh")
+            )
+            if grant.refresh_token
+            else None,
+            key_id=self._vault.active_kid,
+            expires_at=datetime.fromtimestamp(grant.expires_at, UTC),
+        )
+        if not swapped:
+            return None
+        log.warning("oauth.reconnected", resource=rid, connection=conn.id)
+        self._changed(conn, "reconnected", "active")
+        self._remember(rid, grant.access_token, datetime.fromtimestamp(grant.expires_at, UTC))
+        return grant.access_token
 
     def _changed(self, conn: Connection, change: str, status: str) -> None:
         self._audit.connection_changed(

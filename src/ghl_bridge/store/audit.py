@@ -34,7 +34,7 @@ from ghl_bridge.store.types import require_aware, utcnow
 log = structlog.get_logger("ghl_bridge.audit")
 
 SYSTEM, WEBHOOK, OAUTH = "system", "webhook", "oauth"
-CONNECTION_CHANGES = ("connected", "refreshed", "needs_reauth", "revoked")
+CONNECTION_CHANGES = ("connected", "refreshed", "reconnected", "needs_reauth", "revoked")
 MAX_PAGE = 1000
 _OWNER_TTL_S = 300.0  # a location changes owner only by uninstall + reinstall elsewhere
 _OWNER_CACHE_MAX = 10_000

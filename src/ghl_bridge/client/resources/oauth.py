@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from ghl_bridge.client.errors import TokenError
 from ghl_bridge.client.resources._base import JSON, Resource
 
 
@@ -92,6 +93,30 @@ class OAuthResource(Resource):
             "get-access-token", None, form=form, authenticated=False, idempotent=True
         )
         return TokenGrant.from_response(data)
+
+    async def reconnect(
+        self,
+        *,
+        client_id: str,
+        client_secret: str,
+        location_id: str | None = None,
+        company_id: str | None = None,
+    ) -> str:
+        """A fresh authorization code for an app still installed on ``location_id`` (or, for an
+        agency install, ``company_id``): how a connection whose refresh token is lost or burnt
+        recovers without the customer reinstalling. Exchange it with ``exchange_code``."""
+        body: dict[str, str] = {"clientKey": client_id, "clientSecret": client_secret}
+        if location_id:
+            body["locationId"] = location_id
+        elif company_id:
+            body["companyId"] = company_id
+        data = await self._call(
+            "oauth-reconnect", None, json=body, authenticated=False, idempotent=True
+        )
+        code = data.get("authorizationCode") if isinstance(data, dict) else None
+        if not isinstance(code, str) or not code:
+            raise TokenError("GHL's reconnect answer carried no authorization code")
+        return code
 
     async def location_token(self, company_id: str, location_id: str) -> TokenGrant:
         """Mint a location token from the agency (company) token."""
