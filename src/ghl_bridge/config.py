@@ -16,7 +16,8 @@ from ghl_bridge.client.resilience.limiter import parse_rate
 from ghl_bridge.events.keys import GHL_ED25519_PUBLIC_KEY, GHL_RSA_PUBLIC_KEY
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///.ghl-bridge/ghl-bridge.db"
-DEFAULT_SCOPES = "contacts.readonly contacts.write locations.readonly"
+# oauth.* lets an agency install mint its sub-accounts' location tokens (/oauth/locationToken).
+DEFAULT_SCOPES = "contacts.readonly contacts.write locations.readonly oauth.readonly oauth.write"
 PLACEHOLDERS = frozenset({"", "changeme", "change-me", "placeholder", "secret", "xxx", "todo"})
 
 

@@ -148,7 +148,9 @@ class Runtime:
             ghl=ghl,
             tokens=tokens,
             oauth=ConnectionService(app, signer, ghl.oauth, tokens) if app else None,
-            actions=ActionService(default_registry(), connections, ghl, IdempotencyRepo(sessions)),
+            actions=ActionService(
+                default_registry(), connections, ghl, IdempotencyRepo(sessions), adopter=tokens
+            ),
             events_queue=events_queue,
             actions_queue=actions_queue,
             receiver=WebhookReceiver(

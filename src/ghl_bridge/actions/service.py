@@ -6,7 +6,7 @@ everywhere.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Protocol
 
 import structlog
 
@@ -20,6 +20,10 @@ from ghl_bridge.store.idempotency import IdempotencyRepo, request_hash
 log = structlog.get_logger("ghl_bridge.actions")
 
 
+class LocationAdopter(Protocol):
+    async def adopt_location(self, tenant_id: str, location_id: str) -> bool: ...
+
+
 class ActionService:
     def __init__(
         self,
@@ -27,11 +31,13 @@ class ActionService:
         connections: ConnectionRepo,
         ghl: GHLClient,
         ledger: IdempotencyRepo | None = None,
+        adopter: LocationAdopter | None = None,
     ) -> None:
         self.registry = registry
         self._connections = connections
         self._ghl = ghl
         self._ledger = ledger
+        self._adopter = adopter
 
     def action(self, name: str) -> Action:
         action = self.registry.get(name)
@@ -59,8 +65,13 @@ class ActionService:
         which locations other tenants have.
         """
         owner = await self._connections.owner_of(location_id)
-        if owner != tenant_id:
-            raise Forbidden(f"this tenant has no connection for location {location_id}")
+        if owner == tenant_id:
+            return
+        # A sub-account of the tenant's agency install is connected on first use.
+        adopter = self._adopter
+        if owner is None and adopter and await adopter.adopt_location(tenant_id, location_id):
+            return
+        raise Forbidden(f"this tenant has no connection for location {location_id}")
 
     async def run(
         self,

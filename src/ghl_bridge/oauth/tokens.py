@@ -14,11 +14,13 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import structlog
 
 from ghl_bridge.client.errors import (
+    GHLAPIError,
     GHLError,
     InvalidGrantError,
     ReauthorizationRequired,
@@ -167,6 +169,8 @@ class ConnectionTokens:
         if self._oauth is None:
             raise TokenError("ConnectionTokens is not bound to a client")
         if conn.refresh_token_sealed is None:
+            if conn.user_type == "Location" and conn.expires_at is not None and conn.company_id:
+                return await self._remint(conn)  # an agency-minted location token
             raise ReauthorizationRequired(conn.resource_id, "no refresh token stored")
         try:
             grant = await self._oauth.refresh(
@@ -217,6 +221,57 @@ class ConnectionTokens:
         log.warning("oauth.needs_reauth", resource=conn.resource_id, connection=conn.id)
         self._changed(conn, "needs_reauth", "needs_reauth")
         raise ReauthorizationRequired(conn.resource_id, "GHL rejected the refresh token")
+
+    async def adopt_location(self, tenant_id: str, location_id: str) -> bool:
+        """Connect ``location_id`` through one of the tenant's agency (Company) connections:
+        mint its location token (`/oauth/locationToken`) and store it sealed, like any other
+        connection. How an agency with hundreds of sub-accounts installs once and works on each
+        of them on first use. False when no agency connection of the tenant covers it."""
+        for company in await self._repo.list(tenant_id):
+            if company.user_type != "Company" or company.status != "active":
+                continue
+            try:
+                grant = await self._mint(company, location_id)
+            except GHLAPIError as exc:  # not this agency's, or the app is not installed there
+                log.info("oauth.location_not_adopted", location=location_id,
+                         company=company.company_id, status=exc.status, reason=exc.message)  # fmt: skip
+                continue
+            await self.store_grant(tenant_id, grant)
+            log.info("oauth.location_adopted", location=location_id, company=company.company_id)
+            return True
+        return False
+
+    async def _remint(self, conn: Connection) -> str:
+        """A location token minted from an agency token has no refresh token: mint another."""
+        company = await self._repo.get_by_resource(conn.company_id)
+        if company is None or company.status != "active":
+            raise ReauthorizationRequired(conn.resource_id, "its agency connection is gone")
+        grant = await self._mint(company, conn.resource_id)
+        rid = conn.resource_id
+        expires_at = datetime.fromtimestamp(grant.expires_at, UTC)
+        swapped = await self._repo.rotate_tokens(
+            conn.id,
+            expected_version=conn.version,
+            access_sealed=self._vault.seal(grant.access_token, context=seal_context(rid, "access")),
+            refresh_sealed=None,
+            key_id=self._vault.active_kid,
+            expires_at=expires_at,
+        )
+        if not swapped:
+            latest = await self._load(rid)
+            token = self._unseal(latest, "access")
+            self._remember(rid, token, latest.expires_at)
+            return token
+        self._changed(conn, "refreshed", "active")
+        self._remember(rid, grant.access_token, expires_at)
+        return grant.access_token
+
+    async def _mint(self, company: Connection, location_id: str) -> TokenGrant:
+        assert self._oauth is not None
+        grant = await self._oauth.location_token(company.company_id, location_id)
+        # GHL's answer names the location but not always the agency: the row must know it,
+        # to mint again when this token expires.
+        return replace(grant, company_id=company.company_id, user_type="Location")
 
     async def _reconnect(self, conn: Connection) -> str | None:
         """GHL's lost-token recovery: while the app is still installed, a fresh authorization

@@ -1,0 +1,72 @@
+"""An agency installs once; each of its sub-accounts is connected on first use with a location
+token minted from the agency token, stored sealed, and minted again when it expires."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from tests.support.stack import Stack, running_stack
+
+from ghl_bridge.simulator import SimConfig
+
+CREATE = "/v1/actions/contacts.create"
+
+
+@pytest.fixture
+async def stack(sqlite_url: str, tmp_path: Path) -> AsyncIterator[Stack]:
+    # Tokens live 301 s and we refresh 300 s before expiry: fresh for ~1 s, then due.
+    async with running_stack(sqlite_url, tmp_path, sim=SimConfig(access_token_ttl_s=301)) as s:
+        yield s
+
+
+async def _install_agency(stack: Stack, key: str) -> None:
+    auth = await stack.http.post(
+        stack.api_url + "/v1/connections/authorize", headers=stack.auth(key)
+    )
+    redirect = await stack.http.get(auth.json()["url"] + "&userType=Company")
+    done = await stack.http.get(redirect.headers["location"])
+    assert done.status_code == 200 and "Agency" in done.text, done.text
+
+
+async def _create(stack: Stack, key: str, location: str, email: str) -> Any:
+    return await stack.http.post(
+        stack.api_url + CREATE,
+        headers=stack.auth(key),
+        json={"locationId": location, "input": {"email": email}},
+    )
+
+
+async def test_sub_accounts_connect_on_first_use_and_remint(stack: Stack) -> None:
+    key = await stack.tenant("agency")
+    await _install_agency(stack, key)
+    first = await _create(stack, key, stack.location_id, "a@example.com")
+    assert first.status_code == 200, first.text
+    second = await _create(stack, key, stack.other_location_id, "b@example.com")
+    assert second.status_code == 200, second.text
+    rows = {c.resource_id: c for c in await stack.runtime.connections.list()}
+    company = stack.seed["agency"]["companyId"]
+    assert rows[company].user_type == "Company"
+    location = rows[stack.location_id]
+    assert (location.user_type, location.company_id) == ("Location", company)
+    assert location.refresh_token_sealed is None  # v2 location tokens come without one
+    await asyncio.sleep(1.2)  # the minted token is now due: it is minted again, not refreshed
+    again = await _create(stack, key, stack.location_id, "c@example.com")
+    assert again.status_code == 200, again.text
+    latest = await stack.runtime.connections.get_by_resource(stack.location_id)
+    assert latest is not None and latest.version == location.version + 1
+
+
+async def test_a_tenant_without_the_agency_cannot_adopt_its_sub_accounts(stack: Stack) -> None:
+    key = await stack.tenant("agency")
+    await _install_agency(stack, key)
+    rival = await stack.tenant("rival")
+    refused = await _create(stack, rival, stack.location_id, "x@example.com")
+    assert refused.status_code == 403
+    assert await stack.runtime.connections.get_by_resource(stack.location_id) is None
+    mine = await _create(stack, key, stack.location_id, "y@example.com")
+    assert mine.status_code == 200  # and once adopted, it is the agency tenant's
+    assert (await _create(stack, rival, stack.location_id, "z@example.com")).status_code == 403
