@@ -230,6 +230,10 @@ async def test_refresh_and_lost_refresh_token_are_audited(short_token_stack: Sta
         },
     )
     assert burnt.status_code == 200
+    # ...and GHL will not reconnect the install either (else the connection recovers).
+    refuse = {"kind": "status", "status": 400, "count": 5,
+              "match": {"method": "POST", "pathPrefix": "/oauth/reconnect"}}  # fmt: skip
+    (await stack.http.post(stack.sim_url + "/_sim/faults", json=refuse)).raise_for_status()
     await asyncio.sleep(1.2)
     assert await _create(stack, key, "late@example.com") == 409
     [lost] = (await _audit(stack, key, operation="needs_reauth"))["entries"]

@@ -82,6 +82,25 @@ async def _run_on_a(w: World, http: httpx.AsyncClient, mode: str) -> httpx.Respo
     return await http.post(url, headers=_b(w), json=body)
 
 
+async def _key_ids_of_a(w: World) -> list[str]:
+    tenant_a = await w.stack.runtime.tenants.get_by_name("tenant-a")
+    assert tenant_a is not None
+    return [k.id for k in await w.stack.runtime.tenants.list_keys(tenant_a.id)]
+
+
+async def _list_keys_as_b(w: World, http: httpx.AsyncClient) -> httpx.Response:
+    resp = await http.get(f"{w.stack.api_url}/v1/keys", headers=_b(w))
+    assert not [k for k in await _key_ids_of_a(w) if k in resp.text], "B listed A's keys"
+    return resp
+
+
+async def _revoke_a_key_as_b(w: World, http: httpx.AsyncClient) -> httpx.Response:
+    [key_a] = await _key_ids_of_a(w)
+    resp = await http.delete(f"{w.stack.api_url}/v1/keys/{key_a}", headers=_b(w))
+    assert await w.stack.runtime.tenants.authenticate(w.key_a) is not None, "B revoked A's key"
+    return resp
+
+
 # (method, path) → (how tenant B calls it against tenant A's data, the statuses allowed)
 CASES: dict[tuple[str, str], tuple[Call, set[int]]] = {
     ("GET", "/healthz"): (lambda w, h: h.get(f"{w.stack.api_url}/healthz"), {200}),
@@ -142,6 +161,12 @@ CASES: dict[tuple[str, str], tuple[Call, set[int]]] = {
         lambda w, h: h.get(f"{w.stack.api_url}/v1/audit", headers=_b(w)),
         {200},  # B's own connect and calls only: A's location never appears
     ),
+    ("GET", "/v1/keys"): (_list_keys_as_b, {200}),  # B's own keys only
+    ("POST", "/v1/keys"): (
+        lambda w, h: h.post(f"{w.stack.api_url}/v1/keys", headers=_b(w), json={"scopes": ["read"]}),
+        {201},  # a key of B's
+    ),
+    ("DELETE", "/v1/keys/{key_id}"): (_revoke_a_key_as_b, {404}),
     ("POST", "/webhooks/ghl"): (
         lambda w, h: h.post(f"{w.stack.api_url}/webhooks/ghl", headers=_b(w), content=b"{}"),
         {401},  # webhooks authenticate by GHL's signature, never by a tenant key

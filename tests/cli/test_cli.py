@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import os
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
 from ghl_bridge.cli.main import app
+from ghl_bridge.store.db import make_engine, make_sessionmaker
+from ghl_bridge.store.tenants import TenantRepo
 
 runner = CliRunner()
 
@@ -95,3 +99,59 @@ def test_prod_accepts_real_secrets(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("GHL_BRIDGE_ENCRYPTION_KEYS", KeyRing.generate("k1"))
     monkeypatch.setenv("GHL_BRIDGE_ADMIN_TOKEN", "a-long-random-operator-token")
     assert runner.invoke(app, ["tenants", "list"]).exit_code == 0
+
+
+def _created_key(output: str) -> str:
+    key = output.strip().splitlines()[-1]
+    assert key.startswith("ghlb_")
+    return key
+
+
+def _authenticates(key: str) -> list[str] | None:
+    """The scopes of ``key`` in the CLI's database, or None if it does not authenticate."""
+
+    async def run() -> list[str] | None:
+        engine = make_engine(os.environ["GHL_BRIDGE_DATABASE_URL"])
+        try:
+            found = await TenantRepo(make_sessionmaker(engine)).resolve(key)
+        finally:
+            await engine.dispose()
+        return None if found is None else found[1].scope_list
+
+    return asyncio.run(run())
+
+
+def test_tenant_key_create_with_scopes_and_revoke() -> None:
+    first = _created_key(runner.invoke(app, ["tenants", "create", "acme"]).output)
+    assert _authenticates(first) == ["read", "write", "admin"]
+
+    made = runner.invoke(
+        app, ["tenants", "key-create", "acme", "--scope", "write", "--scope", "read"]
+    )
+    assert made.exit_code == 0, made.output
+    key = _created_key(made.output)
+    assert _authenticates(key) == ["read", "write"]
+    [key_id] = [w for w in made.output.split() if w.startswith("key_")]
+
+    revoked = runner.invoke(app, ["tenants", "key-revoke", key_id])
+    assert revoked.exit_code == 0, revoked.output
+    assert "revoked" in revoked.output and key not in revoked.output
+    assert _authenticates(key) is None
+    assert _authenticates(first) is not None
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "needle"),
+    [
+        (["tenants", "key-create", "acme", "--scope", "root"], 2, "unknown scope"),
+        (["tenants", "key-create", "acme"], 2, "--scope"),
+        (["tenants", "key-create", "nobody", "--scope", "read"], 1, "no tenant named"),
+        (["tenants", "key-revoke", "key_missing"], 1, "no API key"),
+    ],
+)
+def test_tenant_key_commands_refuse_bad_input(args: list[str], code: int, needle: str) -> None:
+    assert runner.invoke(app, ["tenants", "create", "acme"]).exit_code == 0
+    result = runner.invoke(app, args)
+    assert result.exit_code == code, result.output
+    assert needle in result.output
+    assert "ghlb_" not in result.output

@@ -10,7 +10,16 @@ from starlette.routing import Route
 
 from ghl_bridge.api import errors
 from ghl_bridge.api.limits import BodySizeLimit
-from ghl_bridge.api.routes import actions, audit, connections, events, health, jobs, metrics
+from ghl_bridge.api.routes import (
+    actions,
+    audit,
+    connections,
+    events,
+    health,
+    jobs,
+    keys,
+    metrics,
+)
 from ghl_bridge.api.routes.webhooks import receive_webhook
 from ghl_bridge.config import Settings
 from ghl_bridge.runtime import Runtime
@@ -45,7 +54,7 @@ def create_app(
     if runtime is not None:
         app.state.runtime = runtime
     errors.install(app)
-    for module in (health, metrics, actions, jobs, connections, events, audit):
+    for module in (health, metrics, actions, jobs, connections, events, audit, keys):
         app.include_router(module.router)
     for path in ("/webhooks/ghl", "/webhooks/ghl/{location_id}"):
         app.router.routes.append(Route(path, receive_webhook, methods=["POST"]))

@@ -18,9 +18,9 @@ from ghl_bridge.runtime import Runtime
 from ghl_bridge.store.audit import acting_as
 from ghl_bridge.store.connections import ConnectionRepo
 from ghl_bridge.store.db import make_engine, make_sessionmaker
-from ghl_bridge.store.errors import ResourceOwnedByOtherTenant, TenantExists
+from ghl_bridge.store.errors import NotFound, ResourceOwnedByOtherTenant, TenantExists
 from ghl_bridge.store.migrate import upgrade
-from ghl_bridge.store.tenants import TenantRepo
+from ghl_bridge.store.tenants import TenantRepo, normalize_scopes
 
 
 @asynccontextmanager
@@ -44,6 +44,40 @@ async def create_tenant(settings: Settings, name: str, out: Console, err: Consol
     out.print(f"tenant {tenant.id} ({tenant.name}) created")
     out.print("API key (shown once, store it now):")
     out.print(api_key, markup=False, highlight=False)
+    return 0
+
+
+async def create_key(
+    settings: Settings, tenant_name: str, scopes: list[str], out: Console, err: Console
+) -> int:
+    """Issue the tenant another API key with these scopes and print it (shown once)."""
+    try:
+        normalize_scopes(scopes)
+    except ValueError as exc:
+        err.print(f"[red]{exc}[/red]", highlight=False)
+        return 2
+    async with _sessions(settings) as sessions:
+        repo = TenantRepo(sessions)
+        tenant = await repo.get_by_name(tenant_name)
+        if tenant is None:
+            err.print(f"[red]no tenant named {tenant_name!r}[/red]")
+            return 1
+        row, api_key = await repo.create_key(tenant.id, scopes)
+    out.print(f"key {row.id} ({row.scopes}) created for {tenant.name}", highlight=False)
+    out.print("API key (shown once, store it now):")
+    out.print(api_key, markup=False, highlight=False)
+    return 0
+
+
+async def revoke_key(settings: Settings, key_id: str, out: Console, err: Console) -> int:
+    """Revoke an API key at once (the operator may revoke any key, a tenant's last included)."""
+    async with _sessions(settings) as sessions:
+        try:
+            row = await TenantRepo(sessions).revoke_key(key_id)
+        except NotFound:
+            err.print(f"[red]no API key {key_id!r}[/red]", highlight=False)
+            return 1
+    out.print(f"key {row.id} ({row.prefix}…) revoked", highlight=False)
     return 0
 
 

@@ -166,6 +166,30 @@ def tenants_list(as_json: Annotated[bool, typer.Option("--json")] = False) -> No
     out.print(table)
 
 
+@tenants_app.command("key-create")
+def tenants_key_create(
+    name: Annotated[str, typer.Argument(help="The tenant's name.")],
+    scope: Annotated[
+        list[str],
+        typer.Option(help="read, write or admin; repeat for several (at least one)."),
+    ],
+) -> None:
+    """Issue a tenant another API key with these scopes and print it (shown once)."""
+    from ghl_bridge.cli.admin import create_key
+
+    raise typer.Exit(asyncio.run(create_key(load_settings(), name.strip(), scope, out, err)))
+
+
+@tenants_app.command("key-revoke")
+def tenants_key_revoke(
+    key_id: Annotated[str, typer.Argument(help="The key's id (key_…), not the key.")],
+) -> None:
+    """Revoke an API key; it stops working at once."""
+    from ghl_bridge.cli.admin import revoke_key
+
+    raise typer.Exit(asyncio.run(revoke_key(load_settings(), key_id.strip(), out, err)))
+
+
 @connections_app.command("list")
 def connections_list(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """List connections with their status (never their tokens)."""

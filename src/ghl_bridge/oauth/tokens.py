@@ -233,8 +233,8 @@ class ConnectionTokens:
             try:
                 grant = await self._mint(company, location_id)
             except GHLAPIError as exc:  # not this agency's, or the app is not installed there
-                log.info("oauth.location_not_adopted", location=location_id,
-                         company=company.company_id, status=exc.status, reason=exc.message)  # fmt: skip
+                why = {"status": exc.status, "reason": exc.message}
+                log.info("oauth.location_not_adopted", location=location_id, **why)
                 continue
             await self.store_grant(tenant_id, grant)
             log.info("oauth.location_adopted", location=location_id, company=company.company_id)

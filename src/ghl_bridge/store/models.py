@@ -39,6 +39,8 @@ CONNECTION_STATUSES = ("active", "needs_reauth", "revoked")
 EVENT_STATUSES = ("pending", "processed", "failed")
 SIGNATURE_SCHEMES = ("ed25519", "rsa")
 JOB_STATUSES = ("waiting", "active", "completed", "failed")
+# What an API key may do: read tenant data, run actions, manage connections and keys.
+API_KEY_SCOPES = ("read", "write", "admin")
 
 
 def new_id(prefix: str) -> str:
@@ -72,7 +74,11 @@ class Tenant(Base):
 
 
 class ApiKey(Base):
-    """A tenant API key. Only its sha256 and a display prefix are stored, never the key."""
+    """A tenant API key. Only its sha256 and a display prefix are stored, never the key.
+
+    ``scopes`` is a space-separated subset of `API_KEY_SCOPES`, in that order (no default: every
+    writer says what the key may do).
+    """
 
     __tablename__ = "api_keys"
 
@@ -82,12 +88,17 @@ class ApiKey(Base):
     tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), index=True)
     prefix: Mapped[str] = mapped_column(String(12), index=True)
     key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    scopes: Mapped[str] = mapped_column(String(32))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     def __repr__(self) -> str:
         return f"ApiKey(id={self.id!r}, tenant_id={self.tenant_id!r}, prefix={self.prefix!r})"
+
+    @property
+    def scope_list(self) -> list[str]:
+        return self.scopes.split()
 
 
 class Connection(Base):

@@ -5,15 +5,15 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import timedelta
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from ghl_bridge.store._repo import Repository
-from ghl_bridge.store.errors import NotFound, TenantExists
-from ghl_bridge.store.models import ApiKey, Tenant
+from ghl_bridge.store.errors import NotFound, StoreError, TenantExists
+from ghl_bridge.store.models import API_KEY_SCOPES, ApiKey, Tenant
 
 KEY_PREFIX = "ghlb_"
 KEY_RANDOM_CHARS = 40
@@ -35,11 +35,34 @@ def hash_api_key(api_key: str) -> str:
     return hashlib.sha256(api_key.encode("utf-8")).hexdigest()
 
 
-def _key_row(tenant_id: str, api_key: str) -> ApiKey:
+class LastAdminKey(StoreError):
+    """Revoking this key would leave its tenant without an active admin key."""
+
+    def __init__(self, key_id: str) -> None:
+        super().__init__(f"api key {key_id!r} is the tenant's last active admin key")
+        self.key_id = key_id
+
+
+def normalize_scopes(scopes: Iterable[str]) -> str:
+    """The stored form: known scopes, no repeats, in `API_KEY_SCOPES` order, space-separated.
+
+    Raises `ValueError` on an unknown scope or an empty set (a key that can do nothing).
+    """
+    wanted = set(scopes)
+    unknown = sorted(wanted - set(API_KEY_SCOPES))
+    if unknown:
+        raise ValueError(f"unknown scope(s) {', '.join(unknown)}; use {', '.join(API_KEY_SCOPES)}")
+    if not wanted:
+        raise ValueError("a key needs at least one scope")
+    return " ".join(s for s in API_KEY_SCOPES if s in wanted)
+
+
+def _key_row(tenant_id: str, api_key: str, scopes: str) -> ApiKey:
     return ApiKey(
         tenant_id=tenant_id,
         prefix=api_key[:DISPLAY_PREFIX_CHARS],
         key_hash=hash_api_key(api_key),
+        scopes=scopes,
     )
 
 
@@ -54,7 +77,7 @@ class TenantRepo(Repository):
     """Tenants (accounts of the workflow platform) and their API keys."""
 
     async def create(self, name: str) -> tuple[Tenant, str]:
-        """Create a tenant with a first API key; returns ``(tenant, plaintext key)``.
+        """Create a tenant with a first API key (every scope); returns ``(tenant, plaintext key)``.
 
         The plaintext key is returned only here; it cannot be recovered later.
         Raises `TenantExists` if the name is taken, `ValueError` if it is empty or too long.
@@ -68,7 +91,7 @@ class TenantRepo(Repository):
                 tenant = Tenant(name=name, created_at=self._clock())
                 session.add(tenant)
                 await session.flush()
-                key = _key_row(tenant.id, api_key)
+                key = _key_row(tenant.id, api_key, normalize_scopes(API_KEY_SCOPES))
                 key.created_at = self._clock()
                 session.add(key)
         except IntegrityError:
@@ -93,7 +116,13 @@ class TenantRepo(Repository):
             return await session.scalar(select(Tenant).where(Tenant.name == name.strip()))
 
     async def authenticate(self, api_key: str) -> Tenant | None:
-        """The tenant owning this API key, or None if it is unknown, malformed or revoked.
+        """The tenant owning this API key, or None if it is unknown, malformed or revoked."""
+        found = await self.resolve(api_key)
+        return None if found is None else found[0]
+
+    async def resolve(self, api_key: str) -> tuple[Tenant, ApiKey] | None:
+        """The tenant and key row of this API key (one query), or None if it is unknown,
+        malformed or revoked. The row carries the key's scopes and id, never the plaintext.
 
         Looks the key up by its hash (the plaintext is never stored or compared in SQL) and
         confirms with a constant-time comparison. ``last_used_at`` is refreshed at most once
@@ -121,18 +150,21 @@ class TenantRepo(Repository):
                     update(ApiKey).where(ApiKey.id == key.id).values(last_used_at=now)
                 )
                 await session.commit()
-            return tenant
+            return tenant, key
 
-    async def create_key(self, tenant_id: str) -> tuple[ApiKey, str]:
+    async def create_key(
+        self, tenant_id: str, scopes: Iterable[str] = API_KEY_SCOPES
+    ) -> tuple[ApiKey, str]:
         """Issue another API key for a tenant (key rotation); returns ``(row, plaintext key)``.
 
-        Raises `NotFound` if the tenant does not exist.
+        Raises `NotFound` if the tenant does not exist, `ValueError` on an empty or unknown scope.
         """
+        stored = normalize_scopes(scopes)
         api_key = new_api_key()
         async with self._sessions.begin() as session:
             if await session.get(Tenant, tenant_id) is None:
                 raise NotFound("tenant", tenant_id)
-            key = _key_row(tenant_id, api_key)
+            key = _key_row(tenant_id, api_key, stored)
             key.created_at = self._clock()
             session.add(key)
         return key, api_key
@@ -145,14 +177,35 @@ class TenantRepo(Repository):
             )
             return rows.all()
 
-    async def revoke_key(self, key_id: str) -> None:
-        """Revoke an API key; it stops authenticating at once. Idempotent.
+    async def revoke_key(
+        self, key_id: str, *, tenant_id: str | None = None, keep_an_admin: bool = False
+    ) -> ApiKey:
+        """Revoke an API key; it stops authenticating at once. Idempotent; returns the row.
 
+        ``tenant_id`` confines the lookup to that tenant's keys (another tenant's key is not
+        found). ``keep_an_admin`` refuses, with `LastAdminKey`, to revoke the tenant's last
+        active admin key, so a tenant cannot lock itself out of key management.
         Raises `NotFound` if there is no such key.
         """
         async with self._sessions.begin() as session:
             key = await session.get(ApiKey, key_id)
-            if key is None:
+            if key is None or (tenant_id is not None and key.tenant_id != tenant_id):
                 raise NotFound("api key", key_id)
-            if key.revoked_at is None:
-                key.revoked_at = self._clock()
+            if key.revoked_at is not None:
+                return key
+            if keep_an_admin and "admin" in key.scope_list:
+                # Lock the tenant row: two keys revoking each other cannot both pass the count.
+                await session.execute(
+                    select(Tenant.id).where(Tenant.id == key.tenant_id).with_for_update()
+                )
+                others = await session.scalars(
+                    select(ApiKey.scopes).where(
+                        ApiKey.tenant_id == key.tenant_id,
+                        ApiKey.id != key.id,
+                        ApiKey.revoked_at.is_(None),
+                    )
+                )
+                if not any("admin" in scopes.split() for scopes in others):
+                    raise LastAdminKey(key_id)
+            key.revoked_at = self._clock()
+        return key

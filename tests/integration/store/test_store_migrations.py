@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -41,7 +43,7 @@ async def _tables(url: str) -> set[str]:
 
 
 def test_head_is_the_initial_revision() -> None:
-    assert head_revision() == "0003"
+    assert head_revision() == "0004"
 
 
 def test_migration_files_ship_inside_the_package() -> None:
@@ -167,3 +169,43 @@ async def test_postgres_engine_is_detected(pg_url: str) -> None:
 
 def test_every_model_table_is_migrated() -> None:
     assert set(Base.metadata.tables) == TABLES
+
+
+async def test_keys_made_before_scopes_keep_every_scope(database_url: str) -> None:
+    """0004 fills in ``read write admin`` for existing keys, and leaves no default behind."""
+
+    def _to(revision: str) -> Callable[[Connection], None]:
+        def run(connection: Connection) -> None:
+            config = alembic_config()
+            config.attributes["connection"] = connection
+            command.upgrade(config, revision)
+
+        return run
+
+    engine = make_engine(database_url)
+    try:
+        async with engine.begin() as conn:
+            await conn.run_sync(_to("0003"))
+            await conn.execute(
+                text("INSERT INTO tenants (id, name, created_at) VALUES ('tnt_old', 'old', :at)"),
+                {"at": datetime.now(UTC)},
+            )
+            await conn.execute(
+                text(
+                    "INSERT INTO api_keys (id, tenant_id, prefix, key_hash, created_at)"
+                    " VALUES ('key_old', 'tnt_old', 'ghlb_old', :hash, :at)"
+                ),
+                {"hash": "0" * 64, "at": datetime.now(UTC)},
+            )
+        async with engine.begin() as conn:
+            await conn.run_sync(_to("head"))
+            scopes = await conn.scalar(text("SELECT scopes FROM api_keys WHERE id = 'key_old'"))
+            assert scopes == "read write admin"
+            default = await conn.run_sync(
+                lambda c: {
+                    col["name"]: col["default"] for col in inspect(c).get_columns("api_keys")
+                }
+            )
+            assert default["scopes"] is None
+    finally:
+        await engine.dispose()

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Header, Query
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from ghl_bridge.api.deps import RuntimeDep, TenantDep
+from ghl_bridge.api.deps import ReaderDep, RuntimeDep, WriterDep
 from ghl_bridge.jobs.names import ACTION_JOB
 
 router = APIRouter(prefix="/v1", tags=["actions"])
@@ -24,12 +24,12 @@ class ActionRequest(BaseModel):
 
 
 @router.get("/actions", operation_id="actions-list")
-async def list_actions(runtime: RuntimeDep, _: TenantDep) -> dict[str, Any]:
+async def list_actions(runtime: RuntimeDep, _: ReaderDep) -> dict[str, Any]:
     return {"actions": [a.describe() for a in runtime.actions.registry.all()]}
 
 
 @router.get("/actions/{name}", operation_id="actions-get")
-async def get_action(name: str, runtime: RuntimeDep, _: TenantDep) -> dict[str, Any]:
+async def get_action(name: str, runtime: RuntimeDep, _: ReaderDep) -> dict[str, Any]:
     return runtime.actions.action(name).describe()
 
 
@@ -38,7 +38,7 @@ async def run_action(
     name: str,
     body: ActionRequest,
     runtime: RuntimeDep,
-    tenant: TenantDep,
+    tenant: WriterDep,
     mode: Annotated[Literal["sync", "async"], Query()] = "sync",
     idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key", max_length=200)] = None,
 ) -> JSONResponse:

@@ -12,7 +12,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-from ghl_bridge.api.deps import RuntimeDep, TenantDep
+from ghl_bridge.api.deps import ReaderDep, RuntimeDep
 from ghl_bridge.errors import InvalidInput
 from ghl_bridge.store.audit import AuditFilter, InvalidCursor
 from ghl_bridge.store.models import AuditRecord
@@ -77,7 +77,7 @@ AtQuery = Annotated[AwareDatetime | None, Query(description="ISO 8601 with a tim
 )
 async def list_audit(
     runtime: RuntimeDep,
-    tenant: TenantDep,
+    tenant: ReaderDep,
     location_id: Annotated[
         str | None, Query(alias="locationId", min_length=1, max_length=64)
     ] = None,

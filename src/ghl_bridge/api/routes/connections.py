@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
-from ghl_bridge.api.deps import RuntimeDep, TenantDep
+from ghl_bridge.api.deps import AdminDep, ReaderDep, RuntimeDep
 from ghl_bridge.client.errors import GHLAPIError
 from ghl_bridge.errors import BridgeError, Conflict
 from ghl_bridge.oauth.private import PrivateIntegrations
@@ -47,13 +47,13 @@ def _describe(c: Connection) -> dict[str, Any]:
 
 
 @router.get("/v1/connections", operation_id="connections-list")
-async def list_connections(runtime: RuntimeDep, tenant: TenantDep) -> dict[str, Any]:
+async def list_connections(runtime: RuntimeDep, tenant: ReaderDep) -> dict[str, Any]:
     return {"connections": [_describe(c) for c in await runtime.connections.list(tenant.id)]}
 
 
 @router.post("/v1/connections/private", operation_id="connections-private", status_code=201)
 async def connect_private(
-    body: PrivateConnection, runtime: RuntimeDep, tenant: TenantDep
+    body: PrivateConnection, runtime: RuntimeDep, tenant: AdminDep
 ) -> dict[str, Any]:
     """Connect (or rotate the token of) a sub-account through its Private Integration Token."""
     private = PrivateIntegrations(
@@ -67,7 +67,7 @@ async def connect_private(
 
 
 @router.post("/v1/connections/authorize", operation_id="connections-authorize")
-async def authorize(runtime: RuntimeDep, tenant: TenantDep) -> dict[str, str]:
+async def authorize(runtime: RuntimeDep, tenant: AdminDep) -> dict[str, str]:
     if runtime.oauth is None:
         raise NotConfigured("set GHL_BRIDGE_GHL_CLIENT_ID and GHL_BRIDGE_GHL_CLIENT_SECRET first")
     return {"url": runtime.oauth.authorize_url(tenant.id)}

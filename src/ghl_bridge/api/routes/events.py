@@ -6,7 +6,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
 
-from ghl_bridge.api.deps import RuntimeDep, TenantDep
+from ghl_bridge.api.deps import ReaderDep, RuntimeDep
 
 router = APIRouter(prefix="/v1", tags=["events"])
 
@@ -14,7 +14,7 @@ router = APIRouter(prefix="/v1", tags=["events"])
 @router.get("/events", operation_id="events-list")
 async def list_events(
     runtime: RuntimeDep,
-    tenant: TenantDep,
+    tenant: ReaderDep,
     status: Annotated[Literal["pending", "processed", "failed"] | None, Query()] = None,
     location_id: Annotated[str | None, Query(alias="locationId", max_length=64)] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,

@@ -6,14 +6,14 @@ from typing import Any
 
 from fastapi import APIRouter
 
-from ghl_bridge.api.deps import RuntimeDep, TenantDep
+from ghl_bridge.api.deps import ReaderDep, RuntimeDep
 from ghl_bridge.errors import NotFound
 
 router = APIRouter(prefix="/v1", tags=["jobs"])
 
 
 @router.get("/jobs/{job_id}", operation_id="jobs-get")
-async def get_job(job_id: str, runtime: RuntimeDep, tenant: TenantDep) -> dict[str, Any]:
+async def get_job(job_id: str, runtime: RuntimeDep, tenant: ReaderDep) -> dict[str, Any]:
     info = await runtime.actions_queue.get(job_id) if len(job_id) <= 200 else None
     if info is None or info.data.get("tenant") != tenant.id:
         raise NotFound(f"no job {job_id!r}")  # another tenant's job looks like no job at all
