@@ -213,23 +213,7 @@ async def test_refresh_and_lost_refresh_token_are_audited(short_token_stack: Sta
     assert len(exchanges) == 2
 
     # Someone else burns our refresh token: the next refresh fails, the connection is lost.
-    conn = await stack.runtime.connections.get_by_resource(stack.location_id)
-    assert conn is not None and conn.refresh_token_sealed is not None
-    stolen = stack.runtime.vault.unseal(
-        conn.refresh_token_sealed, context=seal_context(conn.resource_id, "refresh")
-    )
-    app = stack.seed["app"]
-    burnt = await stack.http.post(
-        stack.sim_url + "/oauth/token",
-        data={
-            "client_id": app["clientId"],
-            "client_secret": app["clientSecret"],
-            "grant_type": "refresh_token",
-            "refresh_token": stolen,
-            "user_type": "Location",
-        },
-    )
-    assert burnt.status_code == 200
+    stolen = await stack.burn_refresh_token()
     # ...and GHL will not reconnect the install either (else the connection recovers).
     refuse = {"kind": "status", "status": 400, "count": 5,
               "match": {"method": "POST", "pathPrefix": "/oauth/reconnect"}}  # fmt: skip

@@ -162,24 +162,7 @@ async def test_concurrent_calls_refresh_exactly_once(short_token_stack: Stack) -
 
 
 async def _burn_refresh_token(stack: Stack) -> None:
-    """Someone else (a leaked copy, a buggy peer) uses our refresh token: GHL rotates it away."""
-    conn = await stack.runtime.connections.get_by_resource(stack.location_id)
-    assert conn is not None and conn.refresh_token_sealed is not None
-    stolen = stack.runtime.vault.unseal(
-        conn.refresh_token_sealed, context=seal_context(conn.resource_id, "refresh")
-    )
-    app = stack.seed["app"]
-    burnt = await stack.http.post(
-        stack.sim_url + "/oauth/token",
-        data={
-            "client_id": app["clientId"],
-            "client_secret": app["clientSecret"],
-            "grant_type": "refresh_token",
-            "refresh_token": stolen,
-            "user_type": "Location",
-        },
-    )
-    assert burnt.status_code == 200
+    await stack.burn_refresh_token()
     await asyncio.sleep(1.2)  # our access token is now due, and our refresh token is dead
 
 

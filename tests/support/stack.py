@@ -20,6 +20,7 @@ from ghl_bridge.api import create_app
 from ghl_bridge.cli import servers
 from ghl_bridge.cli.demo import connect, get_json, simulator_settings
 from ghl_bridge.config import Settings
+from ghl_bridge.oauth.tokens import seal_context
 from ghl_bridge.runtime import Runtime
 from ghl_bridge.simulator import SimConfig
 from ghl_bridge.simulator import create_app as create_sim_app
@@ -61,6 +62,28 @@ class Stack:
 
     def auth(self, key: str) -> dict[str, str]:
         return {"Authorization": f"Bearer {key}"}
+
+    async def burn_refresh_token(self, location_id: str | None = None) -> str:
+        """Someone else (a leaked copy, a buggy peer) uses our refresh token: GHL rotates it
+        away, and ours is dead. Returns the burnt token (to check it is never stored)."""
+        conn = await self.runtime.connections.get_by_resource(location_id or self.location_id)
+        assert conn is not None and conn.refresh_token_sealed is not None
+        stolen = self.runtime.vault.unseal(
+            conn.refresh_token_sealed, context=seal_context(conn.resource_id, "refresh")
+        )
+        app = self.seed["app"]
+        burnt = await self.http.post(
+            self.sim_url + "/oauth/token",
+            data={
+                "client_id": app["clientId"],
+                "client_secret": app["clientSecret"],
+                "grant_type": "refresh_token",
+                "refresh_token": stolen,
+                "user_type": "Location",
+            },
+        )
+        assert burnt.status_code == 200
+        return stolen
 
 
 @asynccontextmanager

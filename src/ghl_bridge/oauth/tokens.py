@@ -184,24 +184,11 @@ class ConnectionTokens:
         except GHLError as exc:
             raise TokenRefreshError(f"refresh for {conn.resource_id} failed: {exc}") from exc
         rid = conn.resource_id
-        swapped = await self._repo.rotate_tokens(
-            conn.id,
-            expected_version=conn.version,
-            access_sealed=self._vault.seal(grant.access_token, context=seal_context(rid, "access")),
-            # Without a new refresh token GHL keeps the old one alive: re-seal it too, so the
-            # row's key_id is true of both fields (key rotation relies on it).
-            refresh_sealed=self._vault.seal(
-                grant.refresh_token or self._unseal(conn, "refresh"),
-                context=seal_context(rid, "refresh"),
-            ),
-            key_id=self._vault.active_kid,
-            expires_at=datetime.fromtimestamp(grant.expires_at, UTC),
-        )
-        if not swapped:  # another process stored a rotation first: theirs is the live pair
-            latest = await self._load(rid)
-            token = self._unseal(latest, "access")
-            self._remember(rid, token, latest.expires_at)
-            return token
+        # Without a new refresh token GHL keeps the old one alive: re-seal it too, so the
+        # row's key_id is true of both fields (key rotation relies on it).
+        refresh = grant.refresh_token or self._unseal(conn, "refresh")
+        if not await self._store_rotation(conn, grant, refresh):
+            return await self._theirs(rid)
         log.info("oauth.refreshed", resource=rid, connection=conn.id)
         self._changed(conn, "refreshed", "active")
         self._remember(rid, grant.access_token, datetime.fromtimestamp(grant.expires_at, UTC))
@@ -249,19 +236,8 @@ class ConnectionTokens:
         grant = await self._mint(company, conn.resource_id)
         rid = conn.resource_id
         expires_at = datetime.fromtimestamp(grant.expires_at, UTC)
-        swapped = await self._repo.rotate_tokens(
-            conn.id,
-            expected_version=conn.version,
-            access_sealed=self._vault.seal(grant.access_token, context=seal_context(rid, "access")),
-            refresh_sealed=None,
-            key_id=self._vault.active_kid,
-            expires_at=expires_at,
-        )
-        if not swapped:
-            latest = await self._load(rid)
-            token = self._unseal(latest, "access")
-            self._remember(rid, token, latest.expires_at)
-            return token
+        if not await self._store_rotation(conn, grant, None):
+            return await self._theirs(rid)
         self._changed(conn, "refreshed", "active")
         self._remember(rid, grant.access_token, expires_at)
         return grant.access_token
@@ -298,24 +274,36 @@ class ConnectionTokens:
             )
             return None
         rid = conn.resource_id
-        swapped = await self._repo.rotate_tokens(
-            conn.id,
-            expected_version=conn.version,
-            access_sealed=self._vault.seal(grant.access_token, context=seal_context(rid, "access")),
-            refresh_sealed=self._vault.seal(
-                grant.refresh_token, context=seal_context(rid, "refresh")
-            )
-            if grant.refresh_token
-            else None,
-            key_id=self._vault.active_kid,
-            expires_at=datetime.fromtimestamp(grant.expires_at, UTC),
-        )
-        if not swapped:
+        if not await self._store_rotation(conn, grant, grant.refresh_token):
             return None
         log.warning("oauth.reconnected", resource=rid, connection=conn.id)
         self._changed(conn, "reconnected", "active")
         self._remember(rid, grant.access_token, datetime.fromtimestamp(grant.expires_at, UTC))
         return grant.access_token
+
+    async def _store_rotation(
+        self, conn: Connection, grant: TokenGrant, refresh_token: str | None
+    ) -> bool:
+        """Seal and store ``grant`` (with ``refresh_token``) over ``conn`` by compare-and-swap
+        on its version; False when another process stored a rotation first."""
+        rid = conn.resource_id
+        return await self._repo.rotate_tokens(
+            conn.id,
+            expected_version=conn.version,
+            access_sealed=self._vault.seal(grant.access_token, context=seal_context(rid, "access")),
+            refresh_sealed=self._vault.seal(refresh_token, context=seal_context(rid, "refresh"))
+            if refresh_token
+            else None,
+            key_id=self._vault.active_kid,
+            expires_at=datetime.fromtimestamp(grant.expires_at, UTC),
+        )
+
+    async def _theirs(self, resource_id: str) -> str:
+        """Another process stored a rotation first: theirs is the live pair."""
+        latest = await self._load(resource_id)
+        token = self._unseal(latest, "access")
+        self._remember(resource_id, token, latest.expires_at)
+        return token
 
     def _changed(self, conn: Connection, change: str, status: str) -> None:
         self._audit.connection_changed(
