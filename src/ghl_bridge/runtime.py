@@ -161,7 +161,7 @@ class Runtime:
                 allowlist=parse_networks(settings.webhook_ip_allowlist),
                 trusted_proxies=parse_networks(settings.trusted_proxies),
             ),
-            processor=EventProcessor(inbox, connections, audit=audit),
+            processor=EventProcessor(inbox, connections, audit=audit, adopter=tokens),
             refresh_lock=refresh_lock,
             audit=audit,
             audit_log=audit_log,

@@ -9,6 +9,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from tests.support.polling import eventually
+from tests.support.signing import event, signer
 from tests.support.stack import Stack, running_stack
 
 from ghl_bridge.simulator import SimConfig
@@ -19,7 +21,9 @@ CREATE = "/v1/actions/contacts.create"
 @pytest.fixture
 async def stack(sqlite_url: str, tmp_path: Path) -> AsyncIterator[Stack]:
     # Tokens live 301 s and we refresh 300 s before expiry: fresh for ~1 s, then due.
-    async with running_stack(sqlite_url, tmp_path, sim=SimConfig(access_token_ttl_s=301)) as s:
+    config = SimConfig(access_token_ttl_s=301)
+    keys = (signer().ed_pem, "")  # the test signs an INSTALL delivery of its own
+    async with running_stack(sqlite_url, tmp_path, sim=config, extra_webhook_keys=keys) as s:
         yield s
 
 
@@ -70,3 +74,44 @@ async def test_a_tenant_without_the_agency_cannot_adopt_its_sub_accounts(stack: 
     mine = await _create(stack, key, stack.location_id, "y@example.com")
     assert mine.status_code == 200  # and once adopted, it is the agency tenant's
     assert (await _create(stack, rival, stack.location_id, "z@example.com")).status_code == 403
+
+
+async def test_a_location_the_agency_creates_is_connected_from_its_webhook(stack: Stack) -> None:
+    key = await stack.tenant("agency")
+    await _install_agency(stack, key)
+    agency = stack.seed["agency"]
+    made = await stack.http.post(
+        stack.sim_url + "/locations/",
+        headers={"Authorization": f"Bearer {agency['pit']}", "Version": "2021-07-28"},
+        json={"name": "Brand New Clinic", "companyId": agency["companyId"]},
+    )
+    assert made.status_code in (200, 201), made.text
+    new_location = made.json()["id"]
+
+    async def adopted() -> Any:
+        return await stack.runtime.connections.get_by_resource(new_location)
+
+    conn = await eventually(adopted)  # LocationCreate → processor → minted and stored
+    assert (conn.user_type, conn.company_id) == ("Location", agency["companyId"])
+    owner = await stack.runtime.tenants.get_by_name("agency")
+    assert owner is not None and conn.tenant_id == owner.id
+
+
+async def test_a_sub_account_install_under_our_agency_is_connected_at_once(stack: Stack) -> None:
+    key = await stack.tenant("agency")
+    await _install_agency(stack, key)
+    company = stack.seed["agency"]["companyId"]
+    raw = event(stack.other_location_id, type_="INSTALL", installType="Location",
+                companyId=company, appId=stack.seed["app"]["appId"])  # fmt: skip
+    resp = await stack.http.post(
+        stack.api_url + "/webhooks/ghl",
+        content=raw,
+        headers={"Content-Type": "application/json", "x-ghl-signature": signer().ed25519(raw)},
+    )
+    assert resp.status_code == 200, resp.text
+
+    async def adopted() -> Any:
+        return await stack.runtime.connections.get_by_resource(stack.other_location_id)
+
+    conn = await eventually(adopted)
+    assert (conn.user_type, conn.company_id) == ("Location", company)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Any
+from typing import Any, Protocol
 
 import structlog
 
@@ -23,6 +23,10 @@ log = structlog.get_logger("ghl_bridge.events")
 EventHandler = Callable[[WebhookEvent, dict[str, Any]], Awaitable[None]]
 
 
+class LocationAdopter(Protocol):
+    async def adopt_location(self, tenant_id: str, location_id: str) -> bool: ...
+
+
 class EventProcessor:
     def __init__(
         self,
@@ -31,11 +35,17 @@ class EventProcessor:
         routes: Mapping[str, EventHandler] | None = None,
         *,
         audit: ConnectionAudit = NO_AUDIT,
+        adopter: LocationAdopter | None = None,
     ) -> None:
         self._inbox = inbox
         self._audit = audit
         self._connections = connections
-        self._routes: dict[str, EventHandler] = {"UNINSTALL": self._on_uninstall}
+        self._adopter = adopter
+        self._routes: dict[str, EventHandler] = {
+            "UNINSTALL": self._on_uninstall,
+            "INSTALL": self._on_install,
+            "LocationCreate": self._on_location_create,
+        }
         self._routes.update(routes or {})
 
     async def __call__(self, job: Job) -> dict[str, Any]:
@@ -61,6 +71,29 @@ class EventProcessor:
             routed=handler is not None,
         )
         return {"eventId": event.id, "status": "processed", "type": event.event_type}
+
+    async def _on_install(self, event: WebhookEvent, body: dict[str, Any]) -> None:
+        """A sub-account install under an agency we hold: connect it now, not on first use."""
+        if body.get("installType") == "Location" or body.get("locationId"):
+            await self._adopt(body.get("companyId"), body.get("locationId"))
+
+    async def _on_location_create(self, event: WebhookEvent, body: dict[str, Any]) -> None:
+        """An agency that installed to future locations created one: connect it now."""
+        await self._adopt(body.get("companyId"), body.get("id"))
+
+    async def _adopt(self, company_id: Any, location_id: Any) -> None:
+        """Idempotent: a location already connected (by anyone) is left alone."""
+        if self._adopter is None or not isinstance(location_id, str) or not location_id:
+            return
+        if not isinstance(company_id, str) or not company_id:
+            return
+        company = await self._connections.get_by_resource(company_id)
+        if company is None or company.user_type != "Company" or company.status != "active":
+            return  # not an agency install of ours
+        if await self._connections.owner_of(location_id) is not None:
+            return
+        if await self._adopter.adopt_location(company.tenant_id, location_id):
+            log.info("connection.adopted", location=location_id, company=company_id)
 
     async def _on_uninstall(self, event: WebhookEvent, body: dict[str, Any]) -> None:
         """The app was removed: the stored tokens are dead, stop using them (idempotent)."""
