@@ -147,7 +147,9 @@ class Runtime:
             inbox=inbox,
             ghl=ghl,
             tokens=tokens,
-            oauth=ConnectionService(app, signer, ghl.oauth, tokens) if app else None,
+            oauth=ConnectionService(app, signer, ghl.oauth, tokens, IdempotencyRepo(sessions))
+            if app
+            else None,
             actions=ActionService(
                 default_registry(), connections, ghl, IdempotencyRepo(sessions), adopter=tokens
             ),

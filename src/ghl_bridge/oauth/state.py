@@ -1,7 +1,8 @@
 """The OAuth ``state`` parameter: signed, expiring, bound to the tenant that started the flow.
 
 Stateless (HMAC-SHA256), so any ``serve`` process can finish a flow another one started, and a
-callback cannot be replayed into another tenant's account by swapping the state.
+callback cannot be replayed into another tenant's account by swapping the state. Single use is
+the callback's job: it claims the state's nonce in the database before exchanging the code.
 """
 
 from __future__ import annotations
@@ -47,17 +48,23 @@ class StateSigner:
 
     def verify(self, state: str) -> str:
         """The tenant id the state was issued to; InvalidState otherwise."""
+        return self.open(state)[0]
+
+    def open(self, state: str) -> tuple[str, str]:
+        """(tenant id, nonce) of a genuine, unexpired state; InvalidState otherwise. The nonce
+        lets the caller make the state single-use."""
         body, _, mac = state.partition(".")
         if not body or not mac or not hmac.compare_digest(mac, self._mac(body)):
             raise InvalidState("state signature does not match")
         try:
             payload = json.loads(_unb64(body))
             tenant_id, expires = str(payload["t"]), float(payload["e"])
+            nonce = str(payload["n"])
         except (ValueError, KeyError, TypeError):
             raise InvalidState("state is malformed") from None
         if self._clock() > expires:
             raise InvalidState("state has expired; start the connection again")
-        return tenant_id
+        return tenant_id, nonce
 
     def _mac(self, body: str) -> str:
         return _b64(hmac.new(self._secret, body.encode(), hashlib.sha256).digest())
