@@ -187,6 +187,10 @@ async def test_uninstall_is_audited_as_revoked_by_the_webhook(stack: Stack) -> N
         "revoked",
         stack.location_id,
     )
+    # ...and the dead tokens are forgotten: nothing of them is left in the row.
+    conn = await stack.runtime.connections.get_by_resource(stack.location_id)
+    assert conn is not None and conn.refresh_token_sealed is None
+    assert await _plaintext_tokens(stack) == [""]  # an empty secret, sealed
 
 
 @pytest.fixture

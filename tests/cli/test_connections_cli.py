@@ -106,7 +106,10 @@ def test_refresh_rotates_and_revoke_stops_the_connection(env: dict[str, Any]) ->
     assert after.version == before.version + 1
     assert after.refresh_token_sealed != before.refresh_token_sealed
     revoked = runner.invoke(app, ["connections", "revoke", location])
-    assert revoked.exit_code == 0 and _connection(location).status == "revoked"
+    gone = _connection(location)
+    assert revoked.exit_code == 0 and gone.status == "revoked"
+    assert gone.refresh_token_sealed is None  # the dead tokens are forgotten, not kept
+    assert gone.access_token_sealed != after.access_token_sealed
     again = runner.invoke(app, ["connections", "refresh", location])
     assert again.exit_code == 1 and "revoked" in again.output
 

@@ -139,6 +139,9 @@ async def refresh_connection(
         if conn is None:
             err.print(f"[red]no connection for {resource_id!r}[/red]")
             return 1
+        if conn.status != "active":
+            err.print(f"[red]the connection is {conn.status}: connect it again[/red]")
+            return 1
         if conn.refresh_token_sealed is None:
             err.print("[red]a private integration token has nothing to refresh[/red]")
             return 1
@@ -164,12 +167,8 @@ async def revoke_connection(
         if conn is None:
             err.print(f"[red]no connection for {resource_id!r}[/red]")
             return 1
-        await runtime.connections.set_status(conn.id, "revoked")
         with acting_as("cli", conn.tenant_id):
-            runtime.audit.connection_changed(
-                tenant_id=conn.tenant_id, resource_id=resource_id, change="revoked",
-                status="revoked",
-            )  # fmt: skip
+            await runtime.tokens.revoke(resource_id)
         out.print(f"{resource_id} revoked")
     return 0
 

@@ -16,15 +16,19 @@ from ghl_bridge.jobs.port import Job, PermanentFailure
 from ghl_bridge.store.audit import NO_AUDIT, WEBHOOK, ConnectionAudit, acting_as
 from ghl_bridge.store.connections import ConnectionRepo
 from ghl_bridge.store.inbox import InboxRepo
-from ghl_bridge.store.models import WebhookEvent
+from ghl_bridge.store.models import Connection, WebhookEvent
 
 log = structlog.get_logger("ghl_bridge.events")
 
 EventHandler = Callable[[WebhookEvent, dict[str, Any]], Awaitable[None]]
 
 
-class LocationAdopter(Protocol):
+class ConnectionKeeper(Protocol):
+    """What lifecycle events ask of the token provider (`ConnectionTokens`)."""
+
     async def adopt_location(self, tenant_id: str, location_id: str) -> bool: ...
+
+    async def revoke(self, resource_id: str) -> Connection | None: ...
 
 
 class EventProcessor:
@@ -35,7 +39,7 @@ class EventProcessor:
         routes: Mapping[str, EventHandler] | None = None,
         *,
         audit: ConnectionAudit = NO_AUDIT,
-        adopter: LocationAdopter | None = None,
+        adopter: ConnectionKeeper | None = None,
     ) -> None:
         self._inbox = inbox
         self._audit = audit
@@ -96,8 +100,14 @@ class EventProcessor:
             log.info("connection.adopted", location=location_id, company=company_id)
 
     async def _on_uninstall(self, event: WebhookEvent, body: dict[str, Any]) -> None:
-        """The app was removed: the stored tokens are dead, stop using them (idempotent)."""
+        """The app was removed: the stored tokens are dead. Stop using them and forget them
+        (idempotent)."""
         resource = body.get("locationId") or body.get("companyId")
+        if resource and self._adopter is not None:
+            conn = await self._adopter.revoke(str(resource))
+            if conn is not None:
+                log.info("connection.revoked", connection=conn.id, reason="UNINSTALL")
+            return
         conn = await self._connections.get_by_resource(str(resource)) if resource else None
         if conn is not None and conn.status != "revoked":
             await self._connections.set_status(conn.id, "revoked")

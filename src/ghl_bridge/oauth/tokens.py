@@ -209,6 +209,34 @@ class ConnectionTokens:
         self._changed(conn, "needs_reauth", "needs_reauth")
         raise ReauthorizationRequired(conn.resource_id, "GHL rejected the refresh token")
 
+    async def revoke(self, resource_id: str) -> Connection | None:
+        """The app is gone (UNINSTALL) or an operator stops a connection: mark it revoked and
+        forget its tokens — the sealed fields then hold an empty secret (so the row stays
+        well-formed for key rotation), never the dead tokens. None if there is no such row;
+        idempotent."""
+        async with self._locks.setdefault(resource_id, asyncio.Lock()):
+            self._cache.pop(resource_id, None)
+            for _ in range(3):  # a refresh landing meanwhile bumps the version: read again
+                conn = await self._repo.get_by_resource(resource_id)
+                if conn is None:
+                    return None
+                emptied = self._vault.seal("", context=seal_context(resource_id, "access"))
+                if await self._repo.rotate_tokens(
+                    conn.id,
+                    expected_version=conn.version,
+                    access_sealed=emptied,
+                    refresh_sealed=None,
+                    key_id=self._vault.active_kid,
+                    expires_at=None,
+                ):
+                    break
+            else:
+                raise TokenError(f"could not revoke {resource_id}: it keeps changing")
+            if conn.status != "revoked":
+                await self._repo.set_status(conn.id, "revoked")
+                self._changed(conn, "revoked", "revoked")
+            return conn
+
     async def adopt_location(self, tenant_id: str, location_id: str) -> bool:
         """Connect ``location_id`` through one of the tenant's agency (Company) connections:
         mint its location token (`/oauth/locationToken`) and store it sealed, like any other
