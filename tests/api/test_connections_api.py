@@ -219,3 +219,21 @@ async def test_proactive_refresh_renews_only_due_connections(short_token_stack: 
     assert after is not None and after.version == before.version + 1
     assert after.refresh_token_sealed != before.refresh_token_sealed
     assert await refresher.refresh_due() == 0  # renewed: 301 s left again
+
+
+async def test_a_401_refreshes_exactly_once_and_replays(stack: Stack) -> None:
+    key = await stack.connected_tenant("acme")
+    before = await stack.runtime.connections.get_by_resource(stack.location_id)
+    assert before is not None
+    journal = f"{stack.sim_url}/_sim/journal"
+    exchanges = (await stack.http.get(journal)).json()["posts"].get("get-access-token", 0)
+    # GHL refuses our (still fresh-looking) access token once, as after a revocation.
+    refuse = {"kind": "status", "status": 401, "count": 1,
+              "match": {"method": "POST", "pathPrefix": "/contacts/"}}  # fmt: skip
+    (await stack.http.post(stack.sim_url + "/_sim/faults", json=refuse)).raise_for_status()
+    assert await _create(stack, key, 1) == 200  # refreshed, then the call replayed
+    after = await stack.runtime.connections.get_by_resource(stack.location_id)
+    assert after is not None and after.version == before.version + 1
+    posts = (await stack.http.get(journal)).json()["posts"]
+    assert posts["get-access-token"] == exchanges + 1  # exactly one refresh
+    assert posts["create-contact"] == 1  # the replay; the refused attempt never reached it
