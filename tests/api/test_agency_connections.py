@@ -115,3 +115,21 @@ async def test_a_sub_account_install_under_our_agency_is_connected_at_once(stack
 
     conn = await eventually(adopted)
     assert (conn.user_type, conn.company_id) == ("Location", company)
+
+
+async def test_the_agency_connection_lists_its_sub_accounts(stack: Stack) -> None:
+    key = await stack.tenant("agency")
+    await _install_agency(stack, key)
+    assert (await _create(stack, key, stack.location_id, "a@example.com")).status_code == 200
+    listed = await stack.http.get(stack.api_url + "/v1/connections", headers=stack.auth(key))
+    rows = {c["userType"]: c for c in listed.json()["connections"]}
+    url = f"{stack.api_url}/v1/connections/{rows['Company']['id']}/locations"
+    found = await stack.http.get(url, headers=stack.auth(key))
+    assert found.status_code == 200, found.text
+    locations = {row["id"]: row["connected"] for row in found.json()["locations"]}
+    assert locations[stack.location_id] is True  # adopted on first use
+    assert locations[stack.other_location_id] is False  # installed, not used yet
+    sub = f"{stack.api_url}/v1/connections/{rows['Location']['id']}/locations"
+    assert (await stack.http.get(sub, headers=stack.auth(key))).status_code == 422
+    rival = await stack.tenant("rival")
+    assert (await stack.http.get(url, headers=stack.auth(rival))).status_code == 404

@@ -35,6 +35,7 @@ class World:
     secrets_of_a: list[str]  # ids that must never reach tenant B
     job_a: str
     location_a: str
+    connection_a: str
 
 
 @pytest.fixture
@@ -66,7 +67,7 @@ async def world(sqlite_url: str, tmp_path: Path) -> AsyncIterator[World]:
         ]
         secrets = [stack.location_id, contact_a, job_a, conn_a.id, "only-a@example.com"]
         secrets += [e["id"] for e in events] + [e["webhookId"] for e in events]
-        yield World(stack, key_a, key_b, secrets, job_a, stack.location_id)
+        yield World(stack, key_a, key_b, secrets, job_a, stack.location_id, conn_a.id)
 
 
 Call = Callable[[World, httpx.AsyncClient], Awaitable[httpx.Response]]
@@ -132,6 +133,12 @@ CASES: dict[tuple[str, str], tuple[Call, set[int]]] = {
     ("POST", "/v1/connections/authorize"): (
         lambda w, h: h.post(f"{w.stack.api_url}/v1/connections/authorize", headers=_b(w)),
         {200},  # a URL whose state is bound to B
+    ),
+    ("GET", "/v1/connections/{connection_id}/locations"): (
+        lambda w, h: h.get(
+            f"{w.stack.api_url}/v1/connections/{w.connection_a}/locations", headers=_b(w)
+        ),
+        {404},  # A's connection is no connection at all to B
     ),
     ("POST", "/v1/connections/private"): (
         # Even holding A's token, B cannot take A's sub-account over.

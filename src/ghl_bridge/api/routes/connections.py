@@ -5,13 +5,13 @@ from __future__ import annotations
 import html
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Path, Query
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from ghl_bridge.api.deps import AdminDep, ReaderDep, RuntimeDep
 from ghl_bridge.client.errors import GHLAPIError
-from ghl_bridge.errors import BridgeError, Conflict
+from ghl_bridge.errors import BridgeError, Conflict, InvalidInput, NotFound
 from ghl_bridge.oauth.private import PrivateIntegrations
 from ghl_bridge.oauth.state import InvalidState
 from ghl_bridge.store.errors import ResourceOwnedByOtherTenant
@@ -49,6 +49,37 @@ def _describe(c: Connection) -> dict[str, Any]:
 @router.get("/v1/connections", operation_id="connections-list")
 async def list_connections(runtime: RuntimeDep, tenant: ReaderDep) -> dict[str, Any]:
     return {"connections": [_describe(c) for c in await runtime.connections.list(tenant.id)]}
+
+
+@router.get("/v1/connections/{connection_id}/locations", operation_id="connections-locations")
+async def agency_locations(
+    connection_id: Annotated[str, Path(max_length=64)], runtime: RuntimeDep, tenant: ReaderDep
+) -> dict[str, Any]:
+    """The sub-accounts an agency connection has the app installed on (GHL's
+    `/oauth/installedLocations`, every page), each marked ``connected`` once adopted."""
+    conn = await runtime.connections.get(connection_id)
+    if conn is None or conn.tenant_id != tenant.id:
+        raise NotFound("no such connection")
+    if conn.user_type != "Company":
+        raise InvalidInput("only an agency (Company) connection has sub-accounts")
+    app_id = (runtime.settings.ghl_client_id or "").split("-", 1)[0]  # "<appId>-<suffix>"
+    found: list[dict[str, Any]] = []
+    page = 100
+    while True:
+        data = await runtime.ghl.oauth.installed_locations(
+            conn.company_id, app_id, limit=page, skip=len(found)
+        )
+        rows = data.get("locations") or [] if isinstance(data, dict) else []
+        found += [r for r in rows if isinstance(r, dict)]
+        if len(rows) < page:
+            break
+    mine = {c.location_id for c in await runtime.connections.list(tenant.id)}
+    return {
+        "locations": [
+            {"id": r.get("_id"), "name": r.get("name"), "connected": r.get("_id") in mine}
+            for r in found
+        ]
+    }
 
 
 @router.post("/v1/connections/private", operation_id="connections-private", status_code=201)

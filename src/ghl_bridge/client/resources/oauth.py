@@ -127,9 +127,13 @@ class OAuthResource(Resource):
         )
         return TokenGrant.from_response(data)
 
-    async def installed_locations(self, company_id: str, app_id: str, *, limit: int = 100) -> JSON:
+    async def installed_locations(
+        self, company_id: str, app_id: str, *, limit: int = 100, skip: int = 0
+    ) -> JSON:
+        """One page of the agency's sub-accounts where the app is installed."""
         return await self._call(
             "get-installed-location",
             company_id,
-            query={"companyId": company_id, "appId": app_id, "limit": limit, "isInstalled": True},
-        )
+            query={"companyId": company_id, "appId": app_id, "limit": limit, "skip": skip,
+                   "isInstalled": True},
+        )  # fmt: skip
