@@ -133,3 +133,23 @@ async def test_the_agency_connection_lists_its_sub_accounts(stack: Stack) -> Non
     assert (await stack.http.get(sub, headers=stack.auth(key))).status_code == 422
     rival = await stack.tenant("rival")
     assert (await stack.http.get(url, headers=stack.auth(rival))).status_code == 404
+
+
+async def test_plan_change_is_kept_on_the_connection(stack: Stack) -> None:
+    key = await stack.connected_tenant("acme")
+    raw = event(stack.location_id, type_="PLAN_CHANGE", companyId=stack.seed["agency"]["companyId"],
+                currentPlanId="plan-basic", newPlanId="plan-pro")  # fmt: skip
+    resp = await stack.http.post(
+        stack.api_url + "/webhooks/ghl",
+        content=raw,
+        headers={"Content-Type": "application/json", "x-ghl-signature": signer().ed25519(raw)},
+    )
+    assert resp.status_code == 200, resp.text
+
+    async def changed() -> Any:
+        conn = await stack.runtime.connections.get_by_resource(stack.location_id)
+        return conn if conn is not None and conn.plan_id == "plan-pro" else None
+
+    await eventually(changed)
+    listed = await stack.http.get(stack.api_url + "/v1/connections", headers=stack.auth(key))
+    assert listed.json()["connections"][0]["planId"] == "plan-pro"

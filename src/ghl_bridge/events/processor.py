@@ -49,6 +49,7 @@ class EventProcessor:
             "UNINSTALL": self._on_uninstall,
             "INSTALL": self._on_install,
             "LocationCreate": self._on_location_create,
+            "PLAN_CHANGE": self._on_plan_change,
         }
         self._routes.update(routes or {})
 
@@ -77,9 +78,20 @@ class EventProcessor:
         return {"eventId": event.id, "status": "processed", "type": event.event_type}
 
     async def _on_install(self, event: WebhookEvent, body: dict[str, Any]) -> None:
-        """A sub-account install under an agency we hold: connect it now, not on first use."""
+        """A sub-account install under an agency we hold: connect it now, not on first use; and
+        keep the install's plan (paid apps)."""
         if body.get("installType") == "Location" or body.get("locationId"):
             await self._adopt(body.get("companyId"), body.get("locationId"))
+        if isinstance(body.get("planId"), str):
+            await self._on_plan_change(event, {**body, "newPlanId": body["planId"]})
+
+    async def _on_plan_change(self, event: WebhookEvent, body: dict[str, Any]) -> None:
+        """The customer moved to another plan of the app: remember it on the connection."""
+        resource, plan = body.get("locationId") or body.get("companyId"), body.get("newPlanId")
+        conn = await self._connections.get_by_resource(str(resource)) if resource else None
+        if conn is not None and isinstance(plan, str) and plan and conn.plan_id != plan:
+            await self._connections.set_plan(conn.id, plan)
+            log.info("connection.plan_changed", connection=conn.id, plan=plan)
 
     async def _on_location_create(self, event: WebhookEvent, body: dict[str, Any]) -> None:
         """An agency that installed to future locations created one: connect it now."""

@@ -149,6 +149,13 @@ class ConnectionRepo(Repository):
         async with self._sessions() as session:
             return (await session.scalars(stmt)).all()
 
+    async def set_plan(self, connection_id: str, plan_id: str) -> None:
+        """Record the install's app plan (from INSTALL or PLAN_CHANGE)."""
+        async with self._sessions.begin() as session:
+            await session.execute(
+                update(Connection).where(Connection.id == connection_id).values(plan_id=plan_id)
+            )
+
     async def owner_of(self, location_id: str) -> str | None:
         """The id of the tenant whose connection covers this location, or None.
 

@@ -127,6 +127,8 @@ class Connection(Base):
     key_id: Mapped[str] = mapped_column(String(32))
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     scopes: Mapped[str] = mapped_column(Text, default="")
+    # The app plan of this install (paid apps): INSTALL's planId, then PLAN_CHANGE's newPlanId.
+    plan_id: Mapped[str | None] = mapped_column(String(64))
     status: Mapped[str] = mapped_column(String(16), default="active")
     version: Mapped[int] = mapped_column(Integer, default=1)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -41,6 +41,7 @@ def _describe(c: Connection) -> dict[str, Any]:
         "kind": "oauth" if c.refresh_token_sealed else "private",
         "status": c.status,
         "scopes": c.scopes.split(),
+        "planId": c.plan_id,
         "expiresAt": c.expires_at.isoformat() if c.expires_at else None,
         "updatedAt": c.updated_at.isoformat(),
     }
