@@ -110,6 +110,7 @@ class Runtime:
             connections,
             vault,
             refresh_lock=refresh_lock,
+            inbox=inbox,
             audit=audit,
         )
         burst_max, burst_window_ms = settings.rate_limit()

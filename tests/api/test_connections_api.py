@@ -204,6 +204,18 @@ async def test_burnt_refresh_token_without_reconnect_marks_needs_reauth(
     assert resp.json()["error"]["code"] == "needs_reauth"
     latest = await stack.runtime.connections.get_by_resource(stack.location_id)
     assert latest is not None and latest.status == "needs_reauth"
+    # ...and the tenant's event inbox says so, for a workflow to tell a person.
+    events = await stack.http.get(stack.api_url + "/v1/events", headers=stack.auth(key))
+    [raised] = [e for e in events.json()["events"] if e["type"] == "connection.needs_reauth"]
+    assert raised["locationId"] == stack.location_id
+    again = await stack.http.post(
+        stack.api_url + CREATE,
+        headers=stack.auth(key),
+        json={"locationId": stack.location_id, "input": {"email": "later@example.com"}},
+    )
+    assert again.status_code == 409  # a clear error; no second event for the same loss
+    events = await stack.http.get(stack.api_url + "/v1/events", headers=stack.auth(key))
+    assert [e["type"] for e in events.json()["events"]].count("connection.needs_reauth") == 1
 
 
 async def test_proactive_refresh_renews_only_due_connections(short_token_stack: Stack) -> None:

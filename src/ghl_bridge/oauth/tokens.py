@@ -12,6 +12,7 @@ taken inside the in-process one, so a whole fleet refreshes a connection once.
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from collections.abc import Callable
 from dataclasses import replace
@@ -32,6 +33,7 @@ from ghl_bridge.oauth.app import OAuthApp
 from ghl_bridge.oauth.refresh_lock import LocalRefreshLock, RefreshLock
 from ghl_bridge.store.audit import NO_AUDIT, ConnectionAudit
 from ghl_bridge.store.connections import ConnectionRepo
+from ghl_bridge.store.inbox import InboxRepo
 from ghl_bridge.store.models import Connection
 from ghl_bridge.vault import Vault
 
@@ -66,9 +68,11 @@ class ConnectionTokens:
         clock: Callable[[], float] = time.time,
         refresh_lock: RefreshLock | None = None,
         audit: ConnectionAudit = NO_AUDIT,
+        inbox: InboxRepo | None = None,
     ) -> None:
         self._app = app
         self._audit = audit
+        self._inbox = inbox  # where `connection.needs_reauth` is raised for the tenant
         self._refresh_lock = refresh_lock or LocalRefreshLock()
         self._repo = repo
         self._vault = vault
@@ -207,7 +211,31 @@ class ConnectionTokens:
         await self._repo.set_status(conn.id, "needs_reauth")
         log.warning("oauth.needs_reauth", resource=conn.resource_id, connection=conn.id)
         self._changed(conn, "needs_reauth", "needs_reauth")
+        await self._raise_needs_reauth(latest)
         raise ReauthorizationRequired(conn.resource_id, "GHL rejected the refresh token")
+
+    async def _raise_needs_reauth(self, conn: Connection) -> None:
+        """Put ``connection.needs_reauth`` in the tenant's event inbox, beside GHL's webhooks,
+        so a workflow can tell a person to reconnect (one per lost version of the row)."""
+        if self._inbox is None:
+            return
+        payload = {
+            "type": "connection.needs_reauth",
+            "connectionId": conn.id,
+            "locationId": conn.location_id,
+            "companyId": conn.company_id,
+            "reason": "GHL rejected the refresh token and would not reconnect the install",
+        }
+        await self._inbox.record(
+            f"bridge:{conn.id}:needs_reauth:{conn.version}",
+            event_type="connection.needs_reauth",
+            location_id=conn.location_id,
+            company_id=conn.company_id,
+            tenant_id=conn.tenant_id,
+            payload=json.dumps(payload, separators=(",", ":")),
+            signature_scheme="internal",
+            received_at=datetime.now(UTC),
+        )
 
     async def revoke(self, resource_id: str) -> Connection | None:
         """The app is gone (UNINSTALL) or an operator stops a connection: mark it revoked and

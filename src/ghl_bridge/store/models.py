@@ -37,7 +37,7 @@ ID_LENGTH = 64
 USER_TYPES = ("Location", "Company")
 CONNECTION_STATUSES = ("active", "needs_reauth", "revoked")
 EVENT_STATUSES = ("pending", "processed", "failed")
-SIGNATURE_SCHEMES = ("ed25519", "rsa")
+SIGNATURE_SCHEMES = ("ed25519", "rsa", "internal")  # internal: raised by the service itself
 JOB_STATUSES = ("waiting", "active", "completed", "failed")
 # What an API key may do: read tenant data, run actions, manage connections and keys.
 API_KEY_SCOPES = ("read", "write", "admin")
