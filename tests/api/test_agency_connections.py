@@ -153,3 +153,16 @@ async def test_plan_change_is_kept_on_the_connection(stack: Stack) -> None:
     await eventually(changed)
     listed = await stack.http.get(stack.api_url + "/v1/connections", headers=stack.auth(key))
     assert listed.json()["connections"][0]["planId"] == "plan-pro"
+
+
+async def test_unknown_locations_do_not_cost_a_mint_each(stack: Stack) -> None:
+    key = await stack.tenant("agency")
+    await _install_agency(stack, key)
+    journal = f"{stack.sim_url}/_sim/journal"
+    before = (await stack.http.get(journal)).json()["posts"].get("get-location-access-token", 0)
+    for _ in range(3):
+        assert (
+            await _create(stack, key, "NoSuchLocation0000001", "n@example.com")
+        ).status_code == 403
+    after = (await stack.http.get(journal)).json()["posts"].get("get-location-access-token", 0)
+    assert after - before == 1  # one attempt, then the refusal is remembered

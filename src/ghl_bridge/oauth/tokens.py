@@ -45,6 +45,7 @@ REFRESH_MARGIN_S = 300.0  # refresh when the access token has less than this lef
 # sooner, and a 401 re-reads at once). Without it, every call read the row: 4 processes × 250
 # concurrent calls opened more PostgreSQL connections than the server allows.
 CACHE_S = 60.0
+NOT_ADOPTED_S = 60.0  # how long "no agency of this tenant covers that location" is believed
 
 
 def seal_context(resource_id: str, which: str) -> str:
@@ -80,6 +81,7 @@ class ConnectionTokens:
         self._clock = clock
         self._locks: dict[str, asyncio.Lock] = {}
         self._cache: dict[str, tuple[str, float | None, float]] = {}
+        self._not_adopted: dict[tuple[str, str], float] = {}
         self._oauth: OAuthResource | None = None
 
     def bind(self, oauth: OAuthResource) -> None:
@@ -269,7 +271,12 @@ class ConnectionTokens:
         """Connect ``location_id`` through one of the tenant's agency (Company) connections:
         mint its location token (`/oauth/locationToken`) and store it sealed, like any other
         connection. How an agency with hundreds of sub-accounts installs once and works on each
-        of them on first use. False when no agency connection of the tenant covers it."""
+        of them on first use. False when no agency connection of the tenant covers it; that
+        answer is remembered for a minute, so a caller naming unknown locations cannot make us
+        spend the agency's GHL budget on one mint attempt per request."""
+        refused_until = self._not_adopted.get((tenant_id, location_id), 0.0)
+        if self._clock() < refused_until:
+            return False
         for company in await self._repo.list(tenant_id):
             if company.user_type != "Company" or company.status != "active":
                 continue
@@ -282,6 +289,9 @@ class ConnectionTokens:
             await self.store_grant(tenant_id, grant)
             log.info("oauth.location_adopted", location=location_id, company=company.company_id)
             return True
+        if len(self._not_adopted) > 10_000:  # bounded: forget the oldest answers
+            self._not_adopted.clear()
+        self._not_adopted[(tenant_id, location_id)] = self._clock() + NOT_ADOPTED_S
         return False
 
     async def _remint(self, conn: Connection) -> str:
