@@ -6,10 +6,11 @@ pipeline: it checks the request against the spec once, then hands it over for se
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
 from ghl_bridge.client.options import RequestOptions
+from ghl_bridge.client.pagination import PagingStyle, paginate
 from ghl_bridge.client.pipeline import Call, Pipeline
 from ghl_bridge.client.validation import RequestValidator
 
@@ -61,3 +62,25 @@ class Resource:
         )
         response = await self._pipeline.call(call, options)
         return response.data if isinstance(response.data, dict) else {"data": response.data}
+
+    def _pages(
+        self,
+        operation: str,
+        resource_id: str,
+        style: PagingStyle,
+        query: Mapping[str, Any] | None = None,
+        *,
+        fixed: Mapping[str, Any] | None = None,
+        path: Mapping[str, str] | None = None,
+        max_items: int | None = None,
+    ) -> AsyncIterator[Any]:
+        """Every item of a GET list operation, page by page in ``style``. ``fixed`` query
+        parameters go on every page after the caller's ``query`` and the cursor (default:
+        ``locationId`` = ``resource_id``, what nearly every GHL list takes)."""
+        pinned = {"locationId": resource_id} if fixed is None else fixed
+        return paginate(
+            lambda q: self._call(operation, resource_id, path=path, query={**q, **pinned}),
+            style,
+            query,
+            max_items=max_items,
+        )

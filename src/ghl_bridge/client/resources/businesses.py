@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
 from ghl_bridge.client.options import RequestOptions
-from ghl_bridge.client.pagination import Offset, paginate
+from ghl_bridge.client.pagination import Offset
 from ghl_bridge.client.resources._base import JSON, Resource
 
 Opts = RequestOptions | None
@@ -18,10 +18,9 @@ class BusinessesResource(Resource):
     def iter_list(
         self, location_id: str, *, limit: int = 100, max_items: int | None = None
     ) -> AsyncIterator[JSON]:
-        return paginate(
-            lambda q: self._call(
-                "get-businesses-by-location", location_id, query={**q, "locationId": location_id}
-            ),
+        return self._pages(
+            "get-businesses-by-location",
+            location_id,
             Offset("businesses", limit, "skip"),
             max_items=max_items,
         )

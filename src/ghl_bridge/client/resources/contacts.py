@@ -95,13 +95,8 @@ class ContactsResource(Resource):
         max_items: int | None = None,
     ) -> AsyncIterator[JSON]:
         """GET /contacts/ (deprecated by GHL, absent in v3), paged by ``meta.startAfter[Id]``."""
-        return paginate(
-            lambda q: self._call(
-                "get-contacts", location_id, query={**q, "locationId": location_id}
-            ),
-            MetaCursor("contacts", limit),
-            query,
-            max_items=max_items,
+        return self._pages(
+            "get-contacts", location_id, MetaCursor("contacts", limit), query, max_items=max_items
         )
 
     async def find_duplicate(
@@ -120,14 +115,11 @@ class ContactsResource(Resource):
         self, location_id: str, business_id: str, *, limit: int = 25, max_items: int | None = None
     ) -> AsyncIterator[JSON]:
         """Contacts of one business, paged by skip/limit."""
-        return paginate(
-            lambda q: self._call(
-                "get-contacts-by-businessId",
-                location_id,
-                path={"businessId": business_id},
-                query={**q, "locationId": location_id},
-            ),
+        return self._pages(
+            "get-contacts-by-businessId",
+            location_id,
             Offset("contacts", limit, "skip"),
+            path={"businessId": business_id},
             max_items=max_items,
         )
 

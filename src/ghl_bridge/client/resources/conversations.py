@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
 from ghl_bridge.client.options import RequestOptions
-from ghl_bridge.client.pagination import RecordCursor, TokenCursor, paginate
+from ghl_bridge.client.pagination import RecordCursor, TokenCursor
 from ghl_bridge.client.resources._base import JSON, Resource
 
 Opts = RequestOptions | None
@@ -66,10 +66,9 @@ class ConversationsResource(Resource):
     ) -> AsyncIterator[JSON]:
         """Conversations, newest first; the next page starts after the last one's
         ``lastMessageDate`` (``startAfterDate``; inferred from the spec, not recorded)."""
-        return paginate(
-            lambda q: self._call(
-                "search-conversation", location_id, query={**q, "locationId": location_id}
-            ),
+        return self._pages(
+            "search-conversation",
+            location_id,
             RecordCursor("conversations", "lastMessageDate", "startAfterDate", limit),
             query,
             max_items=max_items,
@@ -96,10 +95,9 @@ class ConversationsResource(Resource):
         max_items: int | None = None,
     ) -> AsyncIterator[JSON]:
         """A thread's messages, paged by ``lastMessageId`` (GHL double-nests the page)."""
-        return paginate(
-            lambda q: self._call(
-                "get-messages", location_id, path={"conversationId": conversation_id}, query=q
-            ),
+        return self._pages(
+            "get-messages",
+            location_id,
             TokenCursor(
                 "messages.messages",
                 "messages.lastMessageId",
@@ -107,6 +105,8 @@ class ConversationsResource(Resource):
                 limit,
                 more_at="messages.nextPage",
             ),
+            fixed={},
+            path={"conversationId": conversation_id},
             max_items=max_items,
         )
 
@@ -119,10 +119,9 @@ class ConversationsResource(Resource):
         max_items: int | None = None,
     ) -> AsyncIterator[JSON]:
         """Every message of the location, paged by ``cursor``/``nextCursor``."""
-        return paginate(
-            lambda q: self._call(
-                "export-messages-by-location", location_id, query={**q, "locationId": location_id}
-            ),
+        return self._pages(
+            "export-messages-by-location",
+            location_id,
             TokenCursor("messages", "nextCursor", "cursor", limit),
             query,
             max_items=max_items,

@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
 from ghl_bridge.client.options import RequestOptions
-from ghl_bridge.client.pagination import Offset, paginate
+from ghl_bridge.client.pagination import Offset
 from ghl_bridge.client.resources._base import JSON, Resource
 
 Opts = RequestOptions | None
@@ -25,13 +25,8 @@ class EmailTemplatesResource(Resource):
         max_items: int | None = None,
     ) -> AsyncIterator[JSON]:
         """Builder templates, paged by offset/limit."""
-        return paginate(
-            lambda q: self._call(
-                "fetch-template", location_id, query={**q, "locationId": location_id}
-            ),
-            Offset("builders", limit),
-            query,
-            max_items=max_items,
+        return self._pages(
+            "fetch-template", location_id, Offset("builders", limit), query, max_items=max_items
         )
 
     async def create(
@@ -68,13 +63,8 @@ class EmailTemplatesResource(Resource):
         max_items: int | None = None,
     ) -> AsyncIterator[JSON]:
         """Email campaigns/schedules (``showStats=true`` adds delivered/opened/clicked)."""
-        return paginate(
-            lambda q: self._call(
-                "fetch-campaigns", location_id, query={**q, "locationId": location_id}
-            ),
-            Offset("schedules", limit),
-            query,
-            max_items=max_items,
+        return self._pages(
+            "fetch-campaigns", location_id, Offset("schedules", limit), query, max_items=max_items
         )
 
     async def list_snippets(

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
-from ghl_bridge.client.pagination import Offset, PageNumber, paginate
+from ghl_bridge.client.pagination import Offset, PageNumber
 from ghl_bridge.client.resources._base import JSON, Resource
 
 
@@ -17,10 +17,8 @@ class FormsResource(Resource):
     def iter_list(
         self, location_id: str, *, limit: int = 50, max_items: int | None = None
     ) -> AsyncIterator[JSON]:
-        return paginate(
-            lambda q: self._call("get-forms", location_id, query={**q, "locationId": location_id}),
-            Offset("forms", limit, "skip"),
-            max_items=max_items,
+        return self._pages(
+            "get-forms", location_id, Offset("forms", limit, "skip"), max_items=max_items
         )
 
     def iter_submissions(
@@ -32,10 +30,9 @@ class FormsResource(Resource):
         max_items: int | None = None,
     ) -> AsyncIterator[JSON]:
         """Submissions (filter by ``formId``, ``startAt``/``endAt``), paged by page/limit."""
-        return paginate(
-            lambda q: self._call(
-                "get-forms-submissions", location_id, query={**q, "locationId": location_id}
-            ),
+        return self._pages(
+            "get-forms-submissions",
+            location_id,
             PageNumber("submissions", limit),
             query,
             max_items=max_items,
@@ -48,12 +45,8 @@ class SurveysResource(Resource):
     def iter_list(
         self, location_id: str, *, limit: int = 50, max_items: int | None = None
     ) -> AsyncIterator[JSON]:
-        return paginate(
-            lambda q: self._call(
-                "get-surveys", location_id, query={**q, "locationId": location_id}
-            ),
-            Offset("surveys", limit, "skip"),
-            max_items=max_items,
+        return self._pages(
+            "get-surveys", location_id, Offset("surveys", limit, "skip"), max_items=max_items
         )
 
     def iter_submissions(
@@ -64,10 +57,9 @@ class SurveysResource(Resource):
         limit: int = 100,
         max_items: int | None = None,
     ) -> AsyncIterator[JSON]:
-        return paginate(
-            lambda q: self._call(
-                "get-surveys-submissions", location_id, query={**q, "locationId": location_id}
-            ),
+        return self._pages(
+            "get-surveys-submissions",
+            location_id,
             PageNumber("submissions", limit),
             query,
             max_items=max_items,

@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
 from ghl_bridge.client.options import RequestOptions
-from ghl_bridge.client.pagination import Offset, paginate
+from ghl_bridge.client.pagination import Offset
 from ghl_bridge.client.resources._base import JSON, Resource
 
 Opts = RequestOptions | None
@@ -24,11 +24,8 @@ class FunnelsResource(Resource):
         limit: int = 50,
         max_items: int | None = None,
     ) -> AsyncIterator[JSON]:
-        return paginate(
-            lambda q: self._call("getFunnels", location_id, query={**q, "locationId": location_id}),
-            Offset("funnels", limit),
-            query,
-            max_items=max_items,
+        return self._pages(
+            "getFunnels", location_id, Offset("funnels", limit), query, max_items=max_items
         )
 
     async def list_pages(
@@ -54,13 +51,11 @@ class FunnelsResource(Resource):
         max_items: int | None = None,
     ) -> AsyncIterator[JSON]:
         """Every page of a funnel, paged by offset/limit (both required by GHL)."""
-        return paginate(
-            lambda q: self._call(
-                "getPagesByFunnelId",
-                location_id,
-                query={**q, "locationId": location_id, "funnelId": funnel_id},
-            ),
+        return self._pages(
+            "getPagesByFunnelId",
+            location_id,
             Offset("data", limit),
+            fixed={"locationId": location_id, "funnelId": funnel_id},
             max_items=max_items,
         )
 

@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
 from ghl_bridge.client.options import RequestOptions
-from ghl_bridge.client.pagination import Offset, paginate
+from ghl_bridge.client.pagination import Offset
 from ghl_bridge.client.resources._base import JSON, Resource
 
 Opts = RequestOptions | None
@@ -31,13 +31,11 @@ class LinksResource(Resource):
         limit: int = 20,
         max_items: int | None = None,
     ) -> AsyncIterator[JSON]:
-        return paginate(
-            lambda q: self._call(
-                "search-trigger-links",
-                location_id,
-                query={**q, "locationId": location_id, "query": text},
-            ),
+        return self._pages(
+            "search-trigger-links",
+            location_id,
             Offset("links", limit, "skip"),
+            fixed={"locationId": location_id, "query": text},
             max_items=max_items,
         )
 

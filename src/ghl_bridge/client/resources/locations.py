@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
 from ghl_bridge.client.options import RequestOptions
-from ghl_bridge.client.pagination import Offset, paginate
+from ghl_bridge.client.pagination import Offset
 from ghl_bridge.client.resources._base import JSON, Resource
 
 Opts = RequestOptions | None
@@ -67,12 +67,12 @@ class LocationsResource(Resource):
         max_items: int | None = None,
     ) -> AsyncIterator[JSON]:
         """The company's locations, paged by skip/limit."""
-        return paginate(
-            lambda q: self._call(
-                "search-locations", company_id, query={**q, "companyId": company_id}
-            ),
+        return self._pages(
+            "search-locations",
+            company_id,
             Offset("locations", limit, "skip"),
             query,
+            fixed={"companyId": company_id},
             max_items=max_items,
         )
 

@@ -117,12 +117,12 @@ class OpportunitiesResource(Resource):
         max_items: int | None = None,
     ) -> AsyncIterator[JSON]:
         """GET /opportunities/search (snake_case filters), paged by ``meta.startAfter[Id]``."""
-        return paginate(
-            lambda q: self._call(
-                "search-opportunity", location_id, query={**q, "location_id": location_id}
-            ),
+        return self._pages(
+            "search-opportunity",
+            location_id,
             MetaCursor("opportunities", limit),
             query,
+            fixed={"location_id": location_id},
             max_items=max_items,
         )
 

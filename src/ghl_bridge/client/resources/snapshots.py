@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
 from ghl_bridge.client.options import RequestOptions
-from ghl_bridge.client.pagination import RecordCursor, paginate
+from ghl_bridge.client.pagination import RecordCursor
 from ghl_bridge.client.resources._base import JSON, Resource
 
 Opts = RequestOptions | None
@@ -46,12 +46,13 @@ class SnapshotsResource(Resource):
     ) -> AsyncIterator[JSON]:
         """Push history; the next page starts after the last record's id (``lastDoc``)."""
         query = {"companyId": company_id, "from": from_date, "to": to_date, "lastDoc": ""}
-        return paginate(
-            lambda q: self._call(
-                "get-snapshot-push", company_id, path={"snapshotId": snapshot_id}, query=q
-            ),
+        return self._pages(
+            "get-snapshot-push",
+            company_id,
             RecordCursor("data", "id", "lastDoc", limit),
             query,
+            fixed={},
+            path={"snapshotId": snapshot_id},
             max_items=max_items,
         )
 

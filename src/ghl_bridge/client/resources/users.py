@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
 from ghl_bridge.client.options import RequestOptions
-from ghl_bridge.client.pagination import Offset, paginate
+from ghl_bridge.client.pagination import Offset
 from ghl_bridge.client.resources._base import JSON, Resource
 
 Opts = RequestOptions | None
@@ -33,10 +33,12 @@ class UsersResource(Resource):
         max_items: int | None = None,
     ) -> AsyncIterator[JSON]:
         """Users of the company (filter by ``locationId``, ``role``...), paged by skip/limit."""
-        return paginate(
-            lambda q: self._call("search-users", company_id, query={**q, "companyId": company_id}),
+        return self._pages(
+            "search-users",
+            company_id,
             Offset("users", limit, "skip"),
             query,
+            fixed={"companyId": company_id},
             max_items=max_items,
         )
 
