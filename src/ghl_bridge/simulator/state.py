@@ -10,6 +10,7 @@ from dataclasses import dataclass, field, fields
 from typing import Any, Literal
 
 from ghl_bridge.simulator.idgen import IdFactory
+from ghl_bridge.simulator.timefmt import epoch_ms, iso_ms
 
 __all__ = [
     "Agency",
@@ -138,6 +139,16 @@ class SimState:
     # Every other kind of record ("opportunities", "pipelines", "calendars", ...), by id. Each
     # record carries its `locationId`; one generic table keeps SimState from growing per area.
     stores: dict[str, dict[str, Record]] = field(default_factory=dict)
+    last_stamp_ms: int = 0
+
+    def stamp(self, now_iso: str) -> str:
+        """``now_iso``, or a millisecond after the last stamp if that is not earlier: messages and
+        conversations sent in the same millisecond still sort, and page by date, one way."""
+        now_ms = epoch_ms(now_iso) or 0
+        if now_ms <= self.last_stamp_ms:
+            now_ms = self.last_stamp_ms + 1
+        self.last_stamp_ms = now_ms
+        return iso_ms(now_ms / 1000)
 
     def store(self, kind: str) -> dict[str, Record]:
         return self.stores.setdefault(kind, {})

@@ -63,6 +63,7 @@ def conversation_for(state: SimState, contact: Record, now: str) -> Record:
     for existing in state.location_records("conversations", contact["locationId"]):
         if existing["contactId"] == contact["id"]:
             return existing
+    now = state.stamp(now)
     conversation: Record = {
         "id": state.ids.ghl_id(),
         "locationId": contact["locationId"],
@@ -88,6 +89,7 @@ def message_view(message: Record) -> Record:
 
 def add_message(state: SimState, conversation: Record, now: str, **fields: Any) -> Record:
     """Append a message to `conversation` and make it the conversation's last message."""
+    now = state.stamp(now)
     message: Record = {
         "id": state.ids.ghl_id(),
         "conversationId": conversation["id"],
