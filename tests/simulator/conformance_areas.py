@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
+from ghl_bridge.simulator.review_replies import receive_review
+from ghl_bridge.simulator.timefmt import iso_ms
 from tests.simulator.conftest import SimClient
 
 AREAS = ("contacts", "oauth", "opportunities", "calendars", "conversations", "campaigns",
@@ -141,6 +143,7 @@ async def _exercise_calendars(rec: Hitter, location: str, contact_id: str) -> No
     await rec.hit("get-appointments-for-contact", f"/contacts/{contact_id}/appointments")
     await _exercise_appointment_notes(rec, made["id"])
     await rec.hit("delete-event", f"/calendars/events/{made['id']}")
+    await _exercise_calendar_notifications(rec, calendar_id)
     await _exercise_calendar_settings(rec, location)
 
 
@@ -151,6 +154,22 @@ async def _exercise_appointment_notes(rec: Hitter, appointment_id: str) -> None:
     note_path = f"{notes}/{note['note']['id']}"
     await rec.hit("update-appointment-note", note_path, json={"body": "m"})
     await rec.hit("delete-appointment-note", note_path)
+
+
+async def _exercise_calendar_notifications(rec: Hitter, calendar_id: str) -> None:
+    path = f"/calendars/{calendar_id}/notifications"
+    reminder = {"receiverType": "contact", "channel": "email", "notificationType": "reminder",
+                "subject": "Soon", "body": "See you", "beforeTime": [{"timeOffset": 1,
+                "unit": "hours"}], "additionalEmailIds": ["a@example.com"]}  # fmt: skip
+    booked = {"receiverType": "assignedUser", "channel": "inApp", "notificationType": "booked",
+              "selectedUsers": ["u" * 20], "isActive": False}  # fmt: skip
+    made = await rec.hit("create-event-notification", path, json=[reminder, booked])
+    one = f"{path}/{made[0]['_id']}"
+    await rec.hit("get-event-notification", path, params={"isActive": "true", "limit": 10})
+    await rec.hit("find-event-notification", one)
+    await rec.hit("update-event-notification", one, json={"subject": "Tomorrow"})
+    await rec.hit("delete-event-notification", one)
+    await rec.hit("find-event-notification", one)  # soft-deleted: still readable
 
 
 async def _exercise_calendar_settings(rec: Hitter, location: str) -> None:
@@ -216,6 +235,17 @@ async def _exercise_conversations(rec: Hitter, location: str) -> None:
         json={"locationId": location, "unreadCount": 0, "starred": True},
     )
     await rec.hit("delete-conversation", path)
+    await _exercise_review_reply(rec, location, contact_id)
+
+
+async def _exercise_review_reply(rec: Hitter, location: str, contact_id: str) -> None:
+    sim = rec.sim.app.state.sim  # a review arrives from Google, not through the API
+    contact = sim.state.find_contact(contact_id)
+    assert contact is not None
+    review = receive_review(sim.state, contact, "Lovely", 5, iso_ms(sim.now()))
+    body = {"conversationId": review["conversationId"], "locationId": location,
+            "message": "Thank you!"}  # fmt: skip
+    await rec.hit("send-review-reply", "/conversations/messages/review-reply", json=body)
 
 
 async def _exercise_enrollment(rec: Hitter, location: str, contact_id: str) -> None:

@@ -19,6 +19,7 @@ from starlette.types import Receive, Scope, Send
 from ghl_bridge.simulator import (
     admin_areas,
     appointments,
+    calendar_notifications,
     calendars,
     contacts,
     content_areas,
@@ -29,6 +30,7 @@ from ghl_bridge.simulator import (
     opportunities,
     opportunity_search,
     records,
+    review_replies,
     search,
 )
 from ghl_bridge.simulator.config import SimConfig
@@ -49,9 +51,11 @@ def _endpoints() -> list[Endpoint]:
         *opportunities.ENDPOINTS,
         *opportunity_search.ENDPOINTS,
         *calendars.ENDPOINTS,
+        *calendar_notifications.ENDPOINTS,
         *appointments.ENDPOINTS,
         *conversations.ENDPOINTS,
         *messages.ENDPOINTS,
+        *review_replies.ENDPOINTS,
         *enrollment.ENDPOINTS,
         *admin_areas.ENDPOINTS,
         *content_areas.ENDPOINTS,

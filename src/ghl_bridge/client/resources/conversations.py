@@ -1,7 +1,7 @@
 """Conversations and messages (spec: conversations.json, Version 2021-04-15).
 
 Sending is not idempotent: a retried send after a lost response would text the contact twice,
-so ``send`` retries only with an idempotency key.
+so ``send`` (and ``review_reply``) retries only with an idempotency key.
 """
 
 from __future__ import annotations
@@ -156,3 +156,12 @@ class ConversationsResource(Resource):
         return await self._call(
             "add-an-inbound-message", location_id, json=dict(data), options=options
         )
+
+    async def review_reply(
+        self, location_id: str, conversation_id: str, message: str, *, options: Opts = None
+    ) -> JSON:
+        """Reply to the Google Business review behind a review conversation:
+        ``{conversationId, messageId, status}``. Not retried unless keyed (a retried reply
+        would post twice)."""
+        body = {"conversationId": conversation_id, "locationId": location_id, "message": message}
+        return await self._call("send-review-reply", location_id, json=body, options=options)
