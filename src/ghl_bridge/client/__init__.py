@@ -10,6 +10,7 @@ from ghl_bridge.client.errors import (
     BadRequestError,
     CircuitOpenError,
     ConnectError,
+    DryRunIntercepted,
     GHLAPIError,
     GHLError,
     InvalidGrantError,
@@ -26,7 +27,7 @@ from ghl_bridge.client.errors import (
     UnprocessableEntityError,
 )
 from ghl_bridge.client.generic import UnknownOperationError
-from ghl_bridge.client.options import ClientOptions, RequestOptions
+from ghl_bridge.client.options import ClientOptions, DryRunMode, RequestOptions, dry_run
 from ghl_bridge.client.pagination import PaginationError
 from ghl_bridge.client.pipeline import AttemptObserver, AttemptRecord
 from ghl_bridge.client.resources.oauth import TokenGrant
@@ -40,6 +41,8 @@ __all__ = [
     "CircuitOpenError",
     "ClientOptions",
     "ConnectError",
+    "DryRunIntercepted",
+    "DryRunMode",
     "GHLAPIError",
     "GHLClient",
     "GHLError",
@@ -63,4 +66,5 @@ __all__ = [
     "TransportError",
     "UnknownOperationError",
     "UnprocessableEntityError",
+    "dry_run",
 ]

@@ -56,6 +56,7 @@ class GHLClient:
         catalog = table if isinstance(table, Catalog) else load_catalog()
         # Public so callers can vet a request (e.g. an action's input) before queueing it.
         self.validator = validator = RequestValidator(catalog)
+        self.catalog = catalog
         p = self.pipeline
         self._generic = GenericCaller(p, validator, catalog)
         self.appointments = r.AppointmentsResource(p, validator)

@@ -108,6 +108,24 @@ class UnprocessableEntityError(GHLAPIError):
         return [str(m) for m in raw] if isinstance(raw, list) else [self.message]
 
 
+class DryRunIntercepted(Exception):
+    """Not an error: a dry run reached the request it must not send. Carries that request as
+    it would have gone out (method, path, query, body, Version header), never a token."""
+
+    def __init__(
+        self, operation: str, method: str, path: str, query: Any, body: Any, version: str
+    ) -> None:
+        super().__init__(f"dry run: {method} {path}")
+        self.request = {
+            "operation": operation,
+            "method": method,
+            "path": path,
+            "query": dict(query) if query else {},
+            "body": body,
+            "version": version,
+        }
+
+
 class RateLimitedError(GHLAPIError):
     """429: ``retry_after`` is the wait in seconds we derived from the response headers."""
 

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
+from typing import Literal
 
 from ghl_bridge.client import facts
 from ghl_bridge.client.resilience.gate import Lane
@@ -52,3 +56,23 @@ class RequestOptions:
     max_attempts: int | None = None
     timeout_s: float | None = None
     version: str | None = None
+
+
+DryRunMode = Literal["writes", "all"]
+_DRY_RUN: ContextVar[DryRunMode | None] = ContextVar("ghl_bridge_dry_run", default=None)
+
+
+@contextmanager
+def dry_run(mode: DryRunMode | None) -> Iterator[None]:
+    """Within the block, the pipeline sends no request that changes anything ("writes": reads
+    still go out) or no request at all ("all"); it raises DryRunIntercepted with the request it
+    stopped. A context variable, so paging iterators and nested calls obey it too."""
+    token = _DRY_RUN.set(mode)
+    try:
+        yield
+    finally:
+        _DRY_RUN.reset(token)
+
+
+def dry_run_mode() -> DryRunMode | None:
+    return _DRY_RUN.get()

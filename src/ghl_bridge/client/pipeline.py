@@ -27,6 +27,7 @@ from ghl_bridge.client.auth import TokenProvider
 from ghl_bridge.client.errors import (
     CircuitOpenError,
     ConnectError,
+    DryRunIntercepted,
     GHLAPIError,
     GHLError,
     InvalidGrantError,
@@ -35,13 +36,21 @@ from ghl_bridge.client.errors import (
     error_class_for,
 )
 from ghl_bridge.client.metrics import ClientMetrics, metrics_for
-from ghl_bridge.client.options import ClientOptions, RequestOptions
+from ghl_bridge.client.options import ClientOptions, DryRunMode, RequestOptions, dry_run_mode
+from ghl_bridge.client.resilience.board import parse_int
 from ghl_bridge.client.resilience.circuit import CircuitBreakers
 from ghl_bridge.client.resilience.gate import Lane
 from ghl_bridge.client.resilience.limiter import BudgetLimiter, RateLimiter
-from ghl_bridge.client.resilience.retry import idempotent_by_default, retry_after_s, should_retry
+from ghl_bridge.client.resilience.retry import (
+    idempotent_by_default,
+    reads_only,
+    retry_after_s,
+    should_retry,
+)
 
 log = structlog.get_logger("ghl_bridge.client")
+
+_BUDGETS_KEPT = 10_000  # last-seen budgets kept per process (one per location in use)
 
 
 class OperationSpec(Protocol):
@@ -159,6 +168,7 @@ class Pipeline:
             **dict(options.extra_headers),
         }
         self._default_timeout = self._timeout(options.timeout_s)
+        self._last_budget: dict[str, dict[str, float | int]] = {}
         self._base_url = options.base_url.rstrip("/")
         self._host = self._base_url.split("://", 1)[-1]
 
@@ -180,6 +190,9 @@ class Pipeline:
         """Perform ``call`` with retries; return the decoded 2xx response or raise a GHLError."""
         opts = options or RequestOptions()
         prepared = self._prepare(call, opts)
+        mode = dry_run_mode()
+        if mode is not None:
+            self._intercept(prepared, mode)
         idempotent = call.idempotent
         if idempotent is None:
             idempotent = prepared.idempotent or opts.idempotency_key is not None
@@ -212,6 +225,23 @@ class Pipeline:
             with attempt:
                 return await self._attempt(prepared, deadline, attempt.num + 1)
         raise AssertionError("unreachable: stamina re-raises the last error")  # pragma: no cover
+
+    def _intercept(self, req: _Prepared, mode: DryRunMode) -> None:
+        """In a dry run, stop before a request that would change something (or any request)."""
+        spec = self._operations.operation(req.call.operation)
+        if mode == "all" or not reads_only(req.method, spec.path):
+            raise DryRunIntercepted(
+                req.call.operation,
+                req.method,
+                req.url.removeprefix(self._base_url),
+                req.call.query,
+                req.call.json if req.call.form is None else "<form fields>",
+                req.headers[facts.HEADER_VERSION],
+            )
+
+    def budget(self, resource_id: str) -> dict[str, float | int] | None:
+        """What GHL's headers last said of ``resource_id``'s budget, as this process saw it."""
+        return self._last_budget.get(f"{self.options.app_id}:{resource_id}")
 
     def _prepare(self, call: Call, opts: RequestOptions) -> _Prepared:
         spec = self._operations.operation(call.operation)
@@ -274,11 +304,29 @@ class Pipeline:
             # GHL counted this attempt, if at all, before its answer (or failure) reached us.
             await self._limiter.settle(slot)
         await self._limiter.observe(key, headers, slot)
+        self._note_budget(key, headers)
         if status == 429:
             self._metrics.rate_limited.labels(key).inc()
             wait = retry_after_s(headers) or self.options.burst_window_ms / 1000
             await self._limiter.pause(key, wait)
         return status, headers, data
+
+    def _note_budget(self, key: str, headers: Mapping[str, str]) -> None:
+        daily = parse_int(headers.get(facts.HEADER_RL_DAILY_REMAINING))
+        burst = parse_int(headers.get(facts.HEADER_RL_REMAINING))
+        if daily is None and burst is None:
+            return
+        seen: dict[str, float | int] = {"seenAt": time.time()}
+        if daily is not None:
+            seen["dailyRemaining"] = daily
+            daily_max = parse_int(headers.get(facts.HEADER_RL_DAILY_LIMIT))
+            if daily_max is not None:
+                seen["dailyLimit"] = daily_max
+        if burst is not None:
+            seen["burstRemaining"] = burst
+        if len(self._last_budget) >= _BUDGETS_KEPT and key not in self._last_budget:
+            self._last_budget.pop(next(iter(self._last_budget)))
+        self._last_budget[key] = seen
 
     async def _send(
         self, req: _Prepared, token: str | None, attempt: int

@@ -31,6 +31,15 @@ def idempotent_by_default(method: str, path: str) -> bool:
     )
 
 
+def reads_only(method: str, path: str) -> bool:
+    """Whether ``method path`` changes nothing at GHL (a GET, or a POST that searches/lists)."""
+    method = method.upper()
+    if method in ("GET", "HEAD", "OPTIONS"):
+        return True
+    found = _READ_LIKE_POST.search(path)
+    return method == "POST" and found is not None and found.group(1) != "upsert"
+
+
 def should_retry(exc: GHLError, *, idempotent: bool) -> bool | float:
     """stamina's backoff hook contract: False = give up, True = default backoff, float = wait."""
     if isinstance(exc, RateLimitedError):
