@@ -25,7 +25,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 import structlog
-from sqlalchemy import and_, insert, or_, select
+from sqlalchemy import and_, func, insert, or_, select
 
 from ghl_bridge.store._repo import Clock, Repository
 from ghl_bridge.store.models import AUDIT_KINDS, AuditRecord, Connection, new_id
@@ -217,6 +217,34 @@ class AuditRepo(Repository):
         )
         async with self._sessions() as session:
             return {rid: tid for rid, tid in (await session.execute(stmt)).all()}
+
+    async def usage(
+        self,
+        tenant_id: str,
+        resource_id: str,
+        since: datetime,
+        until: datetime | None = None,
+    ) -> dict[str, int]:
+        """How many GHL call attempts this tenant made for ``resource_id`` since ``since``
+        (inclusive; before ``until``, exclusive, when given), by status: ``{"200": 41, "429":
+        2, "timeout": 1}``. Only the tenant's own rows count, so one tenant never sees
+        another's traffic. Raises `ValueError` for a naive datetime."""
+        require_aware(since, "since")
+        require_aware(until, "until")
+        stmt = (
+            select(AuditRecord.status, func.count())
+            .where(
+                AuditRecord.tenant_id == tenant_id,
+                AuditRecord.resource_id == resource_id,
+                AuditRecord.kind == "ghl_call",
+                AuditRecord.at >= since,
+            )
+            .group_by(AuditRecord.status)
+        )
+        if until is not None:
+            stmt = stmt.where(AuditRecord.at < until)
+        async with self._sessions() as session:
+            return {status: int(count) for status, count in (await session.execute(stmt)).all()}
 
     async def page(
         self, where: AuditFilter, *, limit: int = 50, cursor: str | None = None

@@ -39,8 +39,10 @@ CONNECTION_STATUSES = ("active", "needs_reauth", "revoked")
 EVENT_STATUSES = ("pending", "processed", "failed")
 SIGNATURE_SCHEMES = ("ed25519", "rsa", "internal")  # internal: raised by the service itself
 JOB_STATUSES = ("waiting", "active", "completed", "failed")
-# What an API key may do: read tenant data, run actions, manage connections and keys.
-API_KEY_SCOPES = ("read", "write", "admin")
+# What an API key may do: read tenant data, run actions that change records, manage connections
+# and keys; and, opted into one by one, run actions that delete (destructive) or that send a
+# message to a person (outbound).
+API_KEY_SCOPES = ("read", "write", "admin", "destructive", "outbound")
 
 
 def new_id(prefix: str) -> str:
@@ -88,7 +90,10 @@ class ApiKey(Base):
     tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), index=True)
     prefix: Mapped[str] = mapped_column(String(12), index=True)
     key_hash: Mapped[str] = mapped_column(String(64), unique=True)
-    scopes: Mapped[str] = mapped_column(String(32))
+    scopes: Mapped[str] = mapped_column(String(64))
+    # Space-separated allowlists; NULL allows everything. Actions may end in ".*" (an area).
+    allowed_actions: Mapped[str | None] = mapped_column(Text)
+    allowed_locations: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
@@ -99,6 +104,14 @@ class ApiKey(Base):
     @property
     def scope_list(self) -> list[str]:
         return self.scopes.split()
+
+    @property
+    def action_list(self) -> list[str] | None:
+        return None if self.allowed_actions is None else self.allowed_actions.split()
+
+    @property
+    def location_list(self) -> list[str] | None:
+        return None if self.allowed_locations is None else self.allowed_locations.split()
 
 
 class Connection(Base):
@@ -287,3 +300,32 @@ class AuditRecord(Base):
             f"AuditRecord(id={self.id!r}, kind={self.kind!r}, operation={self.operation!r},"
             f" status={self.status!r}, tenant_id={self.tenant_id!r})"
         )
+
+
+class ActionRecord(Base):
+    """What the service remembers about actions GHL keeps no record of, per tenant and location:
+    workflow enrollments and what became of them, campaign pauses (so resume knows where to put
+    the contact back). ``kind`` + ``key`` name the fact (``enrollment`` +
+    ``<workflowId>:<contactId>``); ``data`` is JSON of ids and states, never secrets.
+    """
+
+    __tablename__ = "action_records"
+    __table_args__ = (
+        Index("uq_action_records_fact", "tenant_id", "location_id", "kind", "key", unique=True),
+    )
+
+    id: Mapped[str] = mapped_column(
+        String(ID_LENGTH), primary_key=True, default=lambda: new_id("arc_")
+    )
+    tenant_id: Mapped[str] = mapped_column(
+        String(ID_LENGTH), ForeignKey("tenants.id", ondelete="CASCADE")
+    )
+    location_id: Mapped[str] = mapped_column(String(ID_LENGTH))
+    kind: Mapped[str] = mapped_column(String(32))
+    key: Mapped[str] = mapped_column(String(200))
+    data: Mapped[str] = mapped_column(Text, default="{}")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+
+    def __repr__(self) -> str:
+        return f"ActionRecord(kind={self.kind!r}, key={self.key!r})"

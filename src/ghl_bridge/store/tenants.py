@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import secrets
 from collections.abc import Iterable, Sequence
 from datetime import timedelta
@@ -55,6 +56,27 @@ def normalize_scopes(scopes: Iterable[str]) -> str:
     if not wanted:
         raise ValueError("a key needs at least one scope")
     return " ".join(s for s in API_KEY_SCOPES if s in wanted)
+
+
+MAX_ALLOWLIST = 200
+_ALLOWED_ENTRY = re.compile(r"^[A-Za-z0-9_.*-]{1,128}$")
+
+
+def normalize_allowlist(entries: Iterable[str] | None, what: str) -> str | None:
+    """The stored form of an allowlist: entries in order, no repeats, space-separated; None
+    (no list: everything allowed) stays None. An empty list is refused: a key allowed no
+    action or no location could do nothing, which is what revoking it is for."""
+    if entries is None:
+        return None
+    kept = list(dict.fromkeys(e.strip() for e in entries))
+    if not kept:
+        raise ValueError(f"an empty {what} allowlist would allow nothing; omit it instead")
+    bad = [e for e in kept if not _ALLOWED_ENTRY.match(e)]
+    if bad:
+        raise ValueError(f"invalid {what} allowlist entries: {', '.join(map(repr, bad[:5]))}")
+    if len(kept) > MAX_ALLOWLIST:
+        raise ValueError(f"a {what} allowlist holds at most {MAX_ALLOWLIST} entries")
+    return " ".join(kept)
 
 
 def _key_row(tenant_id: str, api_key: str, scopes: str) -> ApiKey:
@@ -153,18 +175,29 @@ class TenantRepo(Repository):
             return tenant, key
 
     async def create_key(
-        self, tenant_id: str, scopes: Iterable[str] = API_KEY_SCOPES
+        self,
+        tenant_id: str,
+        scopes: Iterable[str] = API_KEY_SCOPES,
+        *,
+        actions: Iterable[str] | None = None,
+        locations: Iterable[str] | None = None,
     ) -> tuple[ApiKey, str]:
         """Issue another API key for a tenant (key rotation); returns ``(row, plaintext key)``.
 
-        Raises `NotFound` if the tenant does not exist, `ValueError` on an empty or unknown scope.
+        ``actions`` (names, or ``area.*``) and ``locations`` limit what the key may run and
+        where; None means no limit. Raises `NotFound` if the tenant does not exist,
+        `ValueError` on an empty or unknown scope or a malformed allowlist.
         """
         stored = normalize_scopes(scopes)
+        allowed_actions = normalize_allowlist(actions, "action")
+        allowed_locations = normalize_allowlist(locations, "location")
         api_key = new_api_key()
         async with self._sessions.begin() as session:
             if await session.get(Tenant, tenant_id) is None:
                 raise NotFound("tenant", tenant_id)
             key = _key_row(tenant_id, api_key, stored)
+            key.allowed_actions = allowed_actions
+            key.allowed_locations = allowed_locations
             key.created_at = self._clock()
             session.add(key)
         return key, api_key

@@ -30,6 +30,7 @@ TABLES = {
     "jobs",
     "idempotency_records",
     "audit_records",
+    "action_records",
 }
 
 
@@ -43,7 +44,7 @@ async def _tables(url: str) -> set[str]:
 
 
 def test_head_is_the_initial_revision() -> None:
-    assert head_revision() == "0006"
+    assert head_revision() == "0007"
 
 
 def test_migration_files_ship_inside_the_package() -> None:
