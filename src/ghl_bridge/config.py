@@ -16,8 +16,22 @@ from ghl_bridge.client.resilience.limiter import parse_rate
 from ghl_bridge.events.keys import GHL_ED25519_PUBLIC_KEY, GHL_RSA_PUBLIC_KEY
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///.ghl-bridge/ghl-bridge.db"
-# oauth.* lets an agency install mint its sub-accounts' location tokens (/oauth/locationToken).
-DEFAULT_SCOPES = "contacts.readonly contacts.write locations.readonly oauth.readonly oauth.write"
+# What the built-in actions need (tests/unit/test_default_scopes.py keeps it complete), plus
+# oauth.* so an agency install can mint its sub-accounts' location tokens (/oauth/locationToken).
+# Narrow it with GHL_BRIDGE_GHL_SCOPES; actions needing a scope not granted get GHL's 401.
+DEFAULT_SCOPES = (
+    "businesses.readonly businesses.write calendars.readonly calendars/events.readonly"
+    " calendars/events.write campaigns.readonly contacts.readonly contacts.write"
+    " conversations.readonly conversations/message.readonly conversations/message.write"
+    " emails/builder.readonly emails/schedule.readonly forms.readonly"
+    " funnels/redirect.readonly funnels/redirect.write links.readonly links.write"
+    " locations.readonly locations.write locations/customFields.readonly"
+    " locations/customFields.write locations/customValues.readonly"
+    " locations/customValues.write locations/tags.readonly locations/tags.write"
+    " locations/templates.readonly oauth.readonly oauth.write opportunities.readonly"
+    " opportunities.write socialplanner/account.readonly socialplanner/post.readonly"
+    " socialplanner/post.write surveys.readonly users.readonly workflows.readonly"
+)
 PLACEHOLDERS = frozenset({"", "changeme", "change-me", "placeholder", "secret", "xxx", "todo"})
 
 

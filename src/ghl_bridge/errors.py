@@ -4,6 +4,7 @@
     BridgeError                      service-level failures, mapped to our REST error envelope
     ├── Unauthorized                 401: no or wrong API key
     ├── Forbidden                    403: the tenant does not own this location
+    │   └── ActionNotAllowed         403: the API key's policy does not allow this action
     ├── NotFound                     404: no such action, job or event
     ├── InvalidInput                 422: input fails the action's JSON Schema
     ├── Conflict                     409: e.g. the GHL resource belongs to another tenant
@@ -45,12 +46,16 @@ class Forbidden(BridgeError):
     status, code = 403, "forbidden"
 
 
+class ActionNotAllowed(Forbidden):
+    code = "action_not_allowed"
+
+
 class NotFound(BridgeError):
     status, code = 404, "not_found"
 
 
 class InvalidInput(BridgeError):
-    status, code = 422, "invalid_input"
+    status, code = 422, "validation_error"
 
 
 class Conflict(BridgeError):
@@ -71,6 +76,7 @@ class WebhookRejected(Exception):
 
 
 __all__ = [
+    "ActionNotAllowed",
     "BridgeError",
     "Conflict",
     "Forbidden",

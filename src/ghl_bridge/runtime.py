@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from ghl_bridge.actions import ActionService, default_registry
 from ghl_bridge.actions.jobs import action_job_handler
+from ghl_bridge.actions.support import ActionSupport
 from ghl_bridge.client import ClientOptions, GHLClient
 from ghl_bridge.config import ConfigError, Settings
 from ghl_bridge.events.processor import EventProcessor
@@ -34,6 +35,7 @@ from ghl_bridge.oauth.refresh_lock import RefreshLock, make_refresh_lock
 from ghl_bridge.oauth.refresher import ProactiveRefresher
 from ghl_bridge.oauth.state import StateSigner, derive_secret
 from ghl_bridge.oauth.tokens import ConnectionTokens
+from ghl_bridge.store.action_records import ActionRecordRepo
 from ghl_bridge.store.audit import AuditRepo, AuditWriter
 from ghl_bridge.store.connections import ConnectionRepo
 from ghl_bridge.store.db import make_engine, make_sessionmaker
@@ -152,7 +154,12 @@ class Runtime:
             if app
             else None,
             actions=ActionService(
-                default_registry(), connections, ghl, IdempotencyRepo(sessions), adopter=tokens
+                default_registry(),
+                connections,
+                ghl,
+                IdempotencyRepo(sessions),
+                adopter=tokens,
+                support=ActionSupport(ActionRecordRepo(sessions), audit_log, connections),
             ),
             events_queue=events_queue,
             actions_queue=actions_queue,

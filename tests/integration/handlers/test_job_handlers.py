@@ -77,7 +77,7 @@ async def test_unknown_action_and_bad_input_and_foreign_location_are_permanent(
     base = {"tenant": tenant.id, "locationId": "loc1"}
     with pytest.raises(PermanentFailure, match="not_found"):
         await handler(_job({**base, "action": "contacts.nope", "input": {}}))
-    with pytest.raises(PermanentFailure, match="invalid_input"):
+    with pytest.raises(PermanentFailure, match="validation_error"):
         await handler(_job({**base, "action": "contacts.create", "input": {"email": "bad"}}))
     with pytest.raises(PermanentFailure, match="forbidden"):
         await handler(_job({**base, "action": "contacts.create", "input": {"email": "a@b.co"}}))
