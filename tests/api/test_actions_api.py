@@ -60,7 +60,7 @@ async def test_invalid_json_or_envelope_is_422(stack: Stack, body: str, needle: 
     resp = await stack.http.post(stack.api_url + CREATE, headers=headers, content=body)
     assert resp.status_code == 422, resp.text
     error = _error(resp)
-    assert error["code"] == "invalid_request"
+    assert error["code"] == "validation_error"
     assert needle.lower() in str(error["details"]).lower()
 
 
@@ -68,7 +68,7 @@ async def test_invalid_json_or_envelope_is_422(stack: Stack, body: str, needle: 
     ("data", "path"),
     [
         ({"email": "not-an-email"}, "email"),
-        ({"firstName": "A", "emial": "typo@example.com"}, "(root)"),
+        ({"firstName": "A", "emial": "typo@example.com"}, "emial"),
         ({"firstName": 42}, "firstName"),
         ({"tags": "vip"}, "tags"),
         ({}, "(root)"),
@@ -85,7 +85,7 @@ async def test_input_failing_the_action_schema_is_422(
     )
     assert resp.status_code == 422, resp.text
     error = _error(resp)
-    assert error["code"] == "invalid_input"
+    assert error["code"] == "validation_error"
     assert path in [d["path"] for d in error["details"]]  # type: ignore[union-attr]
 
 
@@ -120,7 +120,10 @@ async def test_dry_run_validates_without_calling_ghl(stack: Stack) -> None:
         },
     )
     assert resp.status_code == 200
-    assert resp.json()["output"]["dryRun"] is True
+    dry = resp.json()["output"]
+    assert dry["dryRun"] is True and dry["request"]["method"] == "POST"
+    assert dry["request"]["body"]["email"] == "dry@example.com"
+    assert "authorization" not in str(dry).lower()  # the request shown carries no token
     found = await stack.runtime.ghl.contacts.search(
         stack.location_id,
         {"filters": [{"field": "email", "operator": "eq", "value": "dry@example.com"}]},
@@ -134,7 +137,9 @@ async def test_catalogue_lists_schemas(stack: Stack) -> None:
         stack.api_url + "/v1/actions/contacts.create", headers=stack.auth(key)
     )
     assert resp.status_code == 200
-    assert resp.json()["inputSchema"]["properties"]["email"]["type"] == "string"
+    email = resp.json()["inputSchema"]["properties"]["email"]
+    assert email["anyOf"][0]["type"] == "string" and email["anyOf"][0]["maxLength"] == 255
+    assert resp.json()["kind"] == "write" and resp.json()["retrySafe"] is False
 
 
 async def test_health_and_readiness(stack: Stack) -> None:

@@ -49,9 +49,9 @@ async def test_read_only_key_reads_but_cannot_run_or_manage(stack: Stack) -> Non
         resp = await stack.http.post(f"{api}{CREATE}?mode={mode}", headers=auth, json=body)
         assert resp.status_code == 403, resp.text
         error = resp.json()["error"]
-        assert error["code"] == "insufficient_scope"
+        assert error["code"] == "action_not_allowed"
         assert "'write'" in error["message"]
-        assert error["details"] == {"required": "write", "granted": ["read"]}
+        assert error["details"]["missing"] == ["write"]
     dry = await stack.http.post(api + CREATE, headers=auth, json={**body, "dryRun": True})
     assert dry.status_code == 403
     assert await _contact_in_sim(stack, "reader@example.com") is None
@@ -96,8 +96,20 @@ async def test_admin_creates_lists_and_revokes_keys(stack: Stack) -> None:
     listed = await stack.http.get(keys_url, headers=stack.auth(admin))
     assert listed.status_code == 200
     rows = listed.json()["keys"]
-    assert [r["scopes"] for r in rows] == [["read", "write", "admin"], ["read", "write"]]
-    assert set(rows[1]) == {"id", "prefix", "scopes", "createdAt", "lastUsedAt", "revokedAt"}
+    assert [r["scopes"] for r in rows] == [
+        ["read", "write", "admin", "destructive", "outbound"],
+        ["read", "write"],
+    ]
+    assert set(rows[1]) == {
+        "id",
+        "prefix",
+        "scopes",
+        "actions",
+        "locations",
+        "createdAt",
+        "lastUsedAt",
+        "revokedAt",
+    }
     assert rows[1]["id"] == key_id and reader.startswith(rows[1]["prefix"])
     assert rows[1]["revokedAt"] is None
     # Neither key nor hash is ever listed.
@@ -151,7 +163,7 @@ async def test_malformed_key_requests_are_422(stack: Stack, body: dict[str, Any]
     admin = await stack.tenant("acme")
     resp = await stack.http.post(f"{stack.api_url}/v1/keys", headers=stack.auth(admin), json=body)
     assert resp.status_code == 422, resp.text
-    assert resp.json()["error"]["code"] == "invalid_request"
+    assert resp.json()["error"]["code"] == "validation_error"
     assert len(await stack.runtime.tenants.list_keys(await _tenant_id(stack, "acme"))) == 1
 
 

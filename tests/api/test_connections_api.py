@@ -201,7 +201,7 @@ async def test_burnt_refresh_token_without_reconnect_marks_needs_reauth(
         json={"locationId": stack.location_id, "input": {"email": "late@example.com"}},
     )
     assert resp.status_code == 409, resp.text
-    assert resp.json()["error"]["code"] == "needs_reauth"
+    assert resp.json()["error"]["code"] == "reauthorization_required"
     latest = await stack.runtime.connections.get_by_resource(stack.location_id)
     assert latest is not None and latest.status == "needs_reauth"
     # ...and the tenant's event inbox says so, for a workflow to tell a person.

@@ -83,4 +83,4 @@ async def test_ghl_refusal_is_replayed_not_retried(stack: Stack) -> None:
     again = await stack.http.post(stack.api_url + CREATE, headers=headers, json=body)
     assert first.status_code == 400, first.text
     assert again.status_code == 400
-    assert again.json()["error"]["code"] == "ghl_refused"
+    assert again.json()["error"]["code"] == "ghl_error"

@@ -54,8 +54,12 @@ def create_app(
     if runtime is not None:
         app.state.runtime = runtime
     errors.install(app)
-    for module in (health, metrics, actions, jobs, connections, events, audit, keys):
+    for module in (health, metrics):
         app.include_router(module.router)
+    for module in (actions, jobs, connections, events, audit, keys):
+        # Every route of these takes a tenant API key; the document says what that can answer.
+        app.include_router(module.router, responses=errors.AUTHENTICATED)
+    app.include_router(connections.oauth_router)
     for path in ("/webhooks/ghl", "/webhooks/ghl/{location_id}"):
         app.router.routes.append(Route(path, receive_webhook, methods=["POST"]))
     app.add_middleware(BodySizeLimit)

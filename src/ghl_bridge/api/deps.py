@@ -2,6 +2,7 @@
 
 A route names what its key must be allowed to do by taking `ReaderDep`, `WriterDep` or
 `AdminDep` (each the caller's `Tenant`); `CallerDep` gives the key itself (its id and scopes).
+`LOCATION_ID` is the shape of a GHL location id that every route accepts.
 """
 
 from __future__ import annotations
@@ -11,11 +12,19 @@ from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from ghl_bridge.errors import BridgeError, Unauthorized
 from ghl_bridge.runtime import Runtime
 from ghl_bridge.store.audit import act_as
 from ghl_bridge.store.models import ApiKey, Tenant
+
+# GHL ids are alphanumeric. Holding ids to that keeps a "location id" from ever becoming a path
+# segment or query of its own in the GHL URLs it is put into.
+LOCATION_ID = r"^[A-Za-z0-9_-]+$"
+
+# Declares the bearer scheme in the OpenAPI document; get_caller answers the 401s itself.
+_bearer = HTTPBearer(auto_error=False, description="the tenant's API key")
 
 
 class InsufficientScope(BridgeError):
@@ -38,11 +47,14 @@ class Caller:
     key: ApiKey
 
 
-async def get_caller(request: Request, runtime: RuntimeDep) -> Caller:
-    scheme, _, key = request.headers.get("authorization", "").partition(" ")
-    if scheme.lower() != "bearer" or not key.strip():
+async def get_caller(
+    runtime: RuntimeDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Caller:
+    key = credentials.credentials.strip() if credentials else ""
+    if not key:
         raise Unauthorized("send the tenant API key as 'Authorization: Bearer <key>'")
-    found = await runtime.tenants.resolve(key.strip())
+    found = await runtime.tenants.resolve(key)
     if found is None:  # unknown, malformed and revoked keys look the same
         raise Unauthorized("the API key is not valid")
     tenant, row = found

@@ -1,7 +1,6 @@
 """Every error leaves the API as ``{"error": {"code", "message", "details"}}``, status to match.
 
-GHL's own 401/403 concern *our* token, not the caller's API key, so they become 502s: telling a
-workflow "unauthorized" when its key is fine would send its operator hunting the wrong problem.
+The codes come from ``ghl_bridge.failures``, the one mapping REST, the queue and the CLI share.
 """
 
 from __future__ import annotations
@@ -11,19 +10,54 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from ghl_bridge.client.errors import (
-    CircuitOpenError,
-    GHLAPIError,
-    RateBudgetExhausted,
-    RateLimitedError,
-    ReauthorizationRequired,
-    TokenError,
-    TransportError,
-)
+from ghl_bridge.client.errors import GHLError
 from ghl_bridge.errors import BridgeError
+from ghl_bridge.failures import describe
 from ghl_bridge.jobs.port import PayloadRejectedError
+
+
+class ErrorDetail(BaseModel):
+    code: str = Field(
+        description="stable and machine-readable, e.g. not_found, reauthorization_required"
+    )
+    message: str = Field(description="for people; wording may change")
+    details: Any = Field(
+        description="structured context (field errors, GHL's status and ids); may be null"
+    )
+
+
+class ErrorResponse(BaseModel):
+    """The body of every error answer."""
+
+    error: ErrorDetail
+
+
+_WHEN = {
+    400: "The request body could not be parsed, or GHL refused the request as malformed.",
+    401: "No API key, or not a valid one.",
+    403: "The API key lacks the scope this route needs, or may not use this location.",
+    404: "No such resource (another tenant's looks the same), or GHL has no such record.",
+    409: "The location is not connected, needs re-authorization, or belongs to another tenant.",
+    413: "The request body is over 1 MiB.",
+    422: "The request does not match this schema, or its input fails validation.",
+    429: "Rate limited, by our budget for GHL or by GHL itself; see Retry-After.",
+    502: "GHL failed, refused our token, or could not be reached.",
+    503: "GHL is unavailable (circuit open), or this feature is not configured.",
+}
+
+
+def responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses=`` entries declaring these statuses, each with the error envelope."""
+    return {status: {"model": ErrorResponse, "description": _WHEN[status]} for status in statuses}
+
+
+# What every route behind a tenant API key can answer (app.py declares it on those routers).
+AUTHENTICATED = responses(401, 403, 413, 422)
+# What a route that calls GHL for the caller can answer besides: GHL's answers, as mapped below.
+CALLS_GHL = responses(400, 404, 409, 422, 429, 502, 503)
 
 
 def envelope(
@@ -33,37 +67,14 @@ def envelope(
     return JSONResponse(body, status_code=status, headers=headers or None)
 
 
-def _ghl_details(exc: GHLAPIError) -> dict[str, Any]:
-    return {"ghlStatus": exc.status, "ghlTraceId": exc.trace_id, "requestId": exc.request_id}
-
-
-async def _bridge(_: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, BridgeError)
-    return envelope(exc.status, exc.code, exc.message, exc.details)
-
-
-async def _ghl(_: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, GHLAPIError)
-    if isinstance(exc, RateLimitedError):
-        wait = str(int(exc.retry_after or 10))
-        return envelope(
-            429, "ghl_rate_limited", exc.message, _ghl_details(exc), **{"Retry-After": wait}
-        )
-    if exc.status >= 500 or exc.status in (401, 403):
-        return envelope(502, f"ghl_{exc.status}", exc.message, _ghl_details(exc))
-    return envelope(exc.status, f"ghl_{exc.status}", exc.message, _ghl_details(exc))
-
-
-async def _client_side(_: Request, exc: Exception) -> JSONResponse:
-    if isinstance(exc, ReauthorizationRequired):
-        return envelope(409, "needs_reauth", str(exc), {"resource": exc.resource_id})
-    if isinstance(exc, RateBudgetExhausted):
-        return envelope(429, "rate_budget_exhausted", str(exc), **{"Retry-After": "10"})
-    if isinstance(exc, CircuitOpenError):
-        return envelope(503, "ghl_unavailable", str(exc), **{"Retry-After": "30"})
-    if isinstance(exc, TransportError):
-        return envelope(502, "ghl_unreachable", str(exc))
-    return envelope(502, "token_error", str(exc))
+async def _failure(_: Request, exc: Exception) -> JSONResponse:
+    """Ours and the client's errors, through the one mapping to stable codes."""
+    failure = describe(exc)
+    if failure is None:  # a GHLError no mapping knows: say so rather than guess a cause
+        return envelope(502, "ghl_error", str(exc))
+    return envelope(
+        failure.status, failure.code, failure.message, failure.details, **failure.headers
+    )
 
 
 async def _validation(_: Request, exc: Exception) -> JSONResponse:
@@ -72,27 +83,29 @@ async def _validation(_: Request, exc: Exception) -> JSONResponse:
         {"path": "/".join(str(p) for p in err.get("loc", ())), "message": err.get("msg", "")}
         for err in exc.errors()
     ]
-    return envelope(422, "invalid_request", "the request does not match the API's schema", details)
+    return envelope(422, "validation_error", "the request does not match the API's schema", details)
 
 
 async def _payload(_: Request, exc: Exception) -> JSONResponse:
     # The queue refuses payloads that are too big or carry secret-looking keys.
-    return envelope(422, "invalid_input", f"cannot queue this input: {exc}")
+    return envelope(422, "validation_error", f"cannot queue this input: {exc}")
 
 
 async def _http(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
-    codes = {401: "unauthorized", 404: "not_found", 405: "method_not_allowed", 413: "too_large"}
+    codes = {
+        400: "malformed_request",  # e.g. a body that is not UTF-8
+        401: "unauthorized",
+        404: "not_found",
+        405: "method_not_allowed",
+        413: "too_large",
+    }
     return envelope(exc.status_code, codes.get(exc.status_code, "http_error"), str(exc.detail))
 
 
 def install(app: FastAPI) -> None:
-    app.add_exception_handler(BridgeError, _bridge)
-    app.add_exception_handler(GHLAPIError, _ghl)
-    app.add_exception_handler(TokenError, _client_side)
-    app.add_exception_handler(RateBudgetExhausted, _client_side)
-    app.add_exception_handler(CircuitOpenError, _client_side)
-    app.add_exception_handler(TransportError, _client_side)
+    app.add_exception_handler(BridgeError, _failure)
+    app.add_exception_handler(GHLError, _failure)
     app.add_exception_handler(RequestValidationError, _validation)
     app.add_exception_handler(StarletteHTTPException, _http)
     app.add_exception_handler(PayloadRejectedError, _payload)

@@ -12,7 +12,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-from ghl_bridge.api.deps import ReaderDep, RuntimeDep
+from ghl_bridge.api.deps import LOCATION_ID, ReaderDep, RuntimeDep
 from ghl_bridge.errors import InvalidInput
 from ghl_bridge.store.audit import AuditFilter, InvalidCursor
 from ghl_bridge.store.models import AuditRecord
@@ -79,7 +79,7 @@ async def list_audit(
     runtime: RuntimeDep,
     tenant: ReaderDep,
     location_id: Annotated[
-        str | None, Query(alias="locationId", min_length=1, max_length=64)
+        str | None, Query(alias="locationId", min_length=1, max_length=64, pattern=LOCATION_ID)
     ] = None,
     operation: Annotated[str | None, Query(min_length=1, max_length=128)] = None,
     kind: Annotated[Literal["ghl_call", "connection"] | None, Query()] = None,
