@@ -9,7 +9,7 @@ import logging
 import re
 import sys
 from collections.abc import MutableMapping
-from typing import Any
+from typing import Any, TextIO, cast
 
 import structlog
 
@@ -27,7 +27,17 @@ def scrub(_: Any, __: str, event: MutableMapping[str, Any]) -> MutableMapping[st
     return event
 
 
-def configure(level: str = "INFO", *, json: bool = False) -> None:
+class _Stderr:
+    """Whatever ``sys.stderr`` is at the time of writing (a test runner swaps it)."""
+
+    def write(self, text: str) -> int:
+        return sys.stderr.write(text)
+
+    def flush(self) -> None:
+        sys.stderr.flush()
+
+
+def configure(level: str = "INFO", *, json: bool = False, cache: bool = True) -> None:
     """Configure structlog and stdlib logging once, at process start."""
     logging.basicConfig(stream=sys.stderr, level=level, format="%(message)s")
     renderer: Any = (
@@ -42,5 +52,9 @@ def configure(level: str = "INFO", *, json: bool = False) -> None:
             renderer,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level)),
-        cache_logger_on_first_use=True,
+        # stderr, like stdlib logging: stdout is for a command's output (`call` prints JSON).
+        logger_factory=structlog.PrintLoggerFactory(cast(TextIO, _Stderr())),
+        # A long-running process caches its loggers; a one-shot command (and the tests that run
+        # it in-process) need not, so configuring again later still takes effect.
+        cache_logger_on_first_use=cache,
     )

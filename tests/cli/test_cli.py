@@ -123,7 +123,7 @@ def _authenticates(key: str) -> list[str] | None:
 
 def test_tenant_key_create_with_scopes_and_revoke() -> None:
     first = _created_key(runner.invoke(app, ["tenants", "create", "acme"]).output)
-    assert _authenticates(first) == ["read", "write", "admin"]
+    assert _authenticates(first) == ["read", "write", "admin", "destructive", "outbound"]
 
     made = runner.invoke(
         app, ["tenants", "key-create", "acme", "--scope", "write", "--scope", "read"]

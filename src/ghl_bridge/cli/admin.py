@@ -20,7 +20,7 @@ from ghl_bridge.store.connections import ConnectionRepo
 from ghl_bridge.store.db import make_engine, make_sessionmaker
 from ghl_bridge.store.errors import NotFound, ResourceOwnedByOtherTenant, TenantExists
 from ghl_bridge.store.migrate import upgrade
-from ghl_bridge.store.tenants import TenantRepo, normalize_scopes
+from ghl_bridge.store.tenants import TenantRepo, normalize_allowlist, normalize_scopes
 
 
 @asynccontextmanager
@@ -48,11 +48,20 @@ async def create_tenant(settings: Settings, name: str, out: Console, err: Consol
 
 
 async def create_key(
-    settings: Settings, tenant_name: str, scopes: list[str], out: Console, err: Console
+    settings: Settings,
+    tenant_name: str,
+    scopes: list[str],
+    out: Console,
+    err: Console,
+    *,
+    actions: list[str] | None = None,
+    locations: list[str] | None = None,
 ) -> int:
-    """Issue the tenant another API key with these scopes and print it (shown once)."""
+    """Issue the tenant another API key with these scopes (and allowlists); print it once."""
     try:
         normalize_scopes(scopes)
+        normalize_allowlist(actions, "action")
+        normalize_allowlist(locations, "location")
     except ValueError as exc:
         err.print(f"[red]{exc}[/red]", highlight=False)
         return 2
@@ -62,8 +71,15 @@ async def create_key(
         if tenant is None:
             err.print(f"[red]no tenant named {tenant_name!r}[/red]")
             return 1
-        row, api_key = await repo.create_key(tenant.id, scopes)
-    out.print(f"key {row.id} ({row.scopes}) created for {tenant.name}", highlight=False)
+        row, api_key = await repo.create_key(
+            tenant.id, scopes, actions=actions, locations=locations
+        )
+    limits = "".join(
+        f"; only {what} {value}"
+        for what, value in (("actions", row.allowed_actions), ("locations", row.allowed_locations))
+        if value
+    )
+    out.print(f"key {row.id} ({row.scopes}{limits}) created for {tenant.name}", highlight=False)
     out.print("API key (shown once, store it now):")
     out.print(api_key, markup=False, highlight=False)
     return 0

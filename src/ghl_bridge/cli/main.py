@@ -171,13 +171,27 @@ def tenants_key_create(
     name: Annotated[str, typer.Argument(help="The tenant's name.")],
     scope: Annotated[
         list[str],
-        typer.Option(help="read, write or admin; repeat for several (at least one)."),
+        typer.Option(
+            help="read, write, admin, destructive or outbound; repeat for several (at least one)."
+        ),
     ],
+    action: Annotated[
+        list[str] | None,
+        typer.Option(help="Only this action (or area, contacts.*); repeat for several."),
+    ] = None,
+    location: Annotated[
+        list[str] | None, typer.Option(help="Only this location; repeat for several.")
+    ] = None,
 ) -> None:
     """Issue a tenant another API key with these scopes and print it (shown once)."""
     from ghl_bridge.cli.admin import create_key
 
-    raise typer.Exit(asyncio.run(create_key(load_settings(), name.strip(), scope, out, err)))
+    code = asyncio.run(
+        create_key(
+            load_settings(), name.strip(), scope, out, err, actions=action, locations=location
+        )
+    )
+    raise typer.Exit(code)
 
 
 @tenants_app.command("key-revoke")
@@ -259,6 +273,46 @@ def connections_revoke(
     raise typer.Exit(asyncio.run(revoke_connection(load_settings(), resource, out, err)))
 
 
+@app.command("call")
+def call(
+    action: Annotated[str, typer.Argument(help="The action's name, e.g. contacts.create.")],
+    tenant: Annotated[str, typer.Option("--tenant", help="The tenant's name.")],
+    location: Annotated[str, typer.Option("--location", help="The location (sub-account) id.")],
+    input_json: Annotated[
+        str, typer.Option("--input", help="JSON, @file, or - for standard input.")
+    ] = "{}",
+    idempotency_key: Annotated[
+        str | None, typer.Option("--idempotency-key", help="Run at most once per key.")
+    ] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Validate; print the GHL request, send nothing.")
+    ] = False,
+) -> None:
+    """Run an action for a tenant's location and print its output as JSON."""
+    from ghl_bridge.cli.call import BadInput, call_action, read_input
+
+    logs.configure(level="WARNING", cache=False)
+    try:
+        data = read_input(input_json)
+    except BadInput as exc:
+        err.print(f"validation_error: {exc}", markup=False)
+        raise typer.Exit(2) from None
+    code = asyncio.run(
+        call_action(
+            load_settings(),
+            tenant_name=tenant,
+            action=action,
+            location_id=location,
+            data=data,
+            idempotency_key=idempotency_key,
+            dry_run=dry_run,
+            out=out,
+            err=err,
+        )
+    )
+    raise typer.Exit(code)
+
+
 @actions_app.command("list")
 def actions_list(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """List the actions this service can run."""
@@ -268,7 +322,7 @@ def actions_list(as_json: Annotated[bool, typer.Option("--json")] = False) -> No
     if as_json:
         out.print_json(json.dumps([a.describe() for a in actions]))
         return
-    table = Table("action", "summary", "scopes")
+    table = Table("action", "kind", "summary")
     for action in actions:
-        table.add_row(action.name, action.summary, " ".join(action.scopes))
+        table.add_row(action.name, action.kind.value, action.summary)
     out.print(table)
