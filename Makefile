@@ -4,6 +4,10 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
+# The Node.js BullMQ producer that tests the queue contract (tests/node); installed only where
+# node and npm exist (without them that test skips, or fails under GHL_BRIDGE_TEST_SERVICES=required).
+NODE_DIR   := tests/node
+NODE_STAMP := $(if $(shell command -v node 2>/dev/null),$(if $(shell command -v npm 2>/dev/null),$(NODE_DIR)/node_modules/.installed-stamp))
 
 .PHONY: install demo test lint bench clean
 
@@ -15,12 +19,17 @@ $(STAMP): pyproject.toml
 	$(BIN)/python scripts/check_deps.py
 	touch $(STAMP)
 
-install: $(STAMP)
+# `npm ci` installs exactly the committed lock file (it wipes node_modules first).
+$(NODE_DIR)/node_modules/.installed-stamp: $(NODE_DIR)/package-lock.json $(NODE_DIR)/package.json
+	npm ci --prefix $(NODE_DIR) --no-audit --no-fund --loglevel=error >/dev/null
+	touch $@
+
+install: $(STAMP) $(NODE_STAMP)
 
 demo: $(STAMP)
 	$(BIN)/ghl-bridge demo
 
-test: $(STAMP)
+test: $(STAMP) $(NODE_STAMP)
 	$(BIN)/pytest -q
 
 lint: $(STAMP)
@@ -39,4 +48,4 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.key_rotation
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache $(NODE_DIR)/node_modules
