@@ -8,12 +8,13 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import SecretStr, field_validator, model_validator
+from pydantic import Field, SecretStr, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from ghl_bridge.client import facts
 from ghl_bridge.client.resilience.limiter import parse_rate
 from ghl_bridge.events.keys import GHL_ED25519_PUBLIC_KEY, GHL_RSA_PUBLIC_KEY
+from ghl_bridge.events.schedule import parse_schedule
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///.ghl-bridge/ghl-bridge.db"
 # What the built-in actions need (tests/unit/test_default_scopes.py keeps it complete), plus
@@ -47,6 +48,9 @@ class Settings(BaseSettings):
     env: Literal["dev", "prod"] = "dev"
     database_url: str = DEFAULT_DATABASE_URL
     redis_url: str | None = None
+    # BullMQ's key prefix. A Node.js producer must use the same one; give each deployment (or
+    # test run) sharing a Redis its own, or their workers take each other's jobs.
+    queue_prefix: str = Field(default="bull", pattern=r"^[A-Za-z0-9_.:-]{1,64}$")
     encryption_keys: SecretStr | None = None
     ghl_base_url: str = facts.BASE_URL
     ghl_auth_url: str = facts.AUTH_URL
@@ -60,8 +64,48 @@ class Settings(BaseSettings):
     webhook_ed25519_keys: str = GHL_ED25519_PUBLIC_KEY
     webhook_rsa_keys: str = GHL_RSA_PUBLIC_KEY
     webhook_ip_allowlist: str = ""
+    # Processing a webhook event: tries in all, and the first wait (doubling after each failed
+    # try; 10 and 2 s retry for about 17 minutes). Then the event is dead-lettered for a replay.
+    webhook_attempts: int = 10
+    webhook_backoff_s: float = 2.0
     trusted_proxies: str = ""
     admin_token: SecretStr | None = None
+    # Outbound webhooks (subscriptions): loopback/private targets and plain http are refused
+    # unless this is on (development, tests); the waits between failed attempts; the timeout.
+    outbound_allow_private: bool = False
+    outbound_retry_schedule: str = "5s,5m,30m,2h,5h,10h"
+    outbound_timeout_s: float = 15.0
+    # Reconciliation: how often each connected location's contacts and opportunities are
+    # searched for changes whose webhook never came (0: never); how far each search reaches
+    # back before the last checkpoint (GHL's search index lags); how old a change must be
+    # before a missing webhook counts as lost rather than still on its way.
+    reconcile_interval_s: float = 900.0
+    reconcile_overlap_s: float = 300.0
+    reconcile_settle_s: float = 60.0
+
+    @field_validator("reconcile_interval_s", "reconcile_overlap_s", "reconcile_settle_s")
+    @classmethod
+    def _check_reconcile(cls, value: float, info: ValidationInfo) -> float:
+        if value < 0:
+            raise ValueError(f"{info.field_name} must be >= 0")
+        return value
+
+    @field_validator("outbound_retry_schedule")
+    @classmethod
+    def _check_schedule(cls, value: str) -> str:
+        parse_schedule(value)
+        return value
+
+    @field_validator("webhook_attempts", "webhook_backoff_s")
+    @classmethod
+    def _check_retry(cls, value: float, info: ValidationInfo) -> float:
+        if value < (1 if info.field_name == "webhook_attempts" else 0):
+            raise ValueError("webhook_attempts must be >= 1 and webhook_backoff_s >= 0")
+        return value
+
+    def webhook_retry(self) -> tuple[int, float]:
+        """(attempts, first backoff in seconds) for processing a webhook event."""
+        return self.webhook_attempts, self.webhook_backoff_s
 
     @field_validator("ghl_rate_limit")
     @classmethod

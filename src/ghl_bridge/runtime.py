@@ -20,15 +20,27 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from ghl_bridge.actions import ActionService, default_registry
 from ghl_bridge.actions.jobs import action_job_handler
 from ghl_bridge.actions.support import ActionSupport
+from ghl_bridge.actions.triggers import TriggerRunner
 from ghl_bridge.client import ClientOptions, GHLClient
 from ghl_bridge.config import ConfigError, Settings
+from ghl_bridge.events.outbound import DeliverySweeper, OutboundDeliverer
 from ghl_bridge.events.processor import EventProcessor
 from ghl_bridge.events.receiver import WebhookReceiver, parse_networks
+from ghl_bridge.events.reconcile import Reconciler
+from ghl_bridge.events.routing import RoutingSink
+from ghl_bridge.events.schedule import parse_schedule
+from ghl_bridge.events.subscriptions import SubscriptionService
 from ghl_bridge.events.sweeper import InboxSweeper
 from ghl_bridge.events.verify import WebhookKeys
 from ghl_bridge.jobs import make_queue, make_worker
-from ghl_bridge.jobs.names import ACTION_JOB, ACTIONS_QUEUE, EVENTS_QUEUE, WEBHOOK_PROCESS_JOB
-from ghl_bridge.jobs.port import Handler, Queue, WorkerRunner
+from ghl_bridge.jobs.names import (
+    ACTION_JOB,
+    ACTIONS_QUEUE,
+    EVENTS_QUEUE,
+    OUTBOUND_DELIVERY_JOB,
+    WEBHOOK_PROCESS_JOB,
+)
+from ghl_bridge.jobs.port import Handler, Queue, RetryPolicy, WorkerRunner
 from ghl_bridge.oauth.app import OAuthApp
 from ghl_bridge.oauth.connections import ConnectionService
 from ghl_bridge.oauth.refresh_lock import RefreshLock, make_refresh_lock
@@ -39,9 +51,13 @@ from ghl_bridge.store.action_records import ActionRecordRepo
 from ghl_bridge.store.audit import AuditRepo, AuditWriter
 from ghl_bridge.store.connections import ConnectionRepo
 from ghl_bridge.store.db import make_engine, make_sessionmaker
+from ghl_bridge.store.deliveries import DeliveryRepo
 from ghl_bridge.store.idempotency import IdempotencyRepo
 from ghl_bridge.store.inbox import InboxRepo
+from ghl_bridge.store.inbox_writer import InboxWriter
 from ghl_bridge.store.migrate import upgrade
+from ghl_bridge.store.reconcile import ReconcileRepo
+from ghl_bridge.store.subscriptions import SubscriptionRepo
 from ghl_bridge.store.tenants import TenantRepo
 from ghl_bridge.vault import KeyRing, Vault
 
@@ -87,6 +103,8 @@ class Runtime:
     refresh_lock: RefreshLock
     audit: AuditWriter
     audit_log: AuditRepo
+    subscriptions: SubscriptionService
+    outbound: OutboundDeliverer = field(init=False)  # needs `actions`: set in `start`
     workers: list[WorkerRunner] = field(default_factory=list)
     _tasks: list[asyncio.Task[Any]] = field(default_factory=list)
 
@@ -132,14 +150,26 @@ class Runtime:
             queue_name=EVENTS_QUEUE,
             sessionmaker=sessions,
             redis_url=settings.redis_url,
+            prefix=settings.queue_prefix,
+            # Every producer of webhook.process (receiver, sweeper, replay) retries it alike.
+            policies={WEBHOOK_PROCESS_JOB: RetryPolicy(*settings.webhook_retry())},
         )
         actions_queue = make_queue(
             settings.queue_kind,
             queue_name=ACTIONS_QUEUE,
             sessionmaker=sessions,
             redis_url=settings.redis_url,
+            prefix=settings.queue_prefix,
         )
         keys = WebhookKeys.parse(settings.webhook_ed25519_keys, settings.webhook_rsa_keys)
+        subscriptions = SubscriptionService(
+            SubscriptionRepo(sessions),
+            DeliveryRepo(sessions),
+            vault,
+            actions_queue,
+            allow_private=settings.outbound_allow_private,
+        )
+        routing = RoutingSink(subscriptions.repo, subscriptions.deliveries, actions_queue)
         runtime = cls(
             settings=settings,
             engine=engine,
@@ -165,16 +195,26 @@ class Runtime:
             actions_queue=actions_queue,
             receiver=WebhookReceiver(
                 keys,
-                inbox,
-                connections,
+                InboxWriter(sessions),
                 events_queue,
                 allowlist=parse_networks(settings.webhook_ip_allowlist),
                 trusted_proxies=parse_networks(settings.trusted_proxies),
             ),
-            processor=EventProcessor(inbox, connections, audit=audit, adopter=tokens),
+            processor=EventProcessor(
+                inbox, connections, audit=audit, adopter=tokens, sinks=[routing]
+            ),
             refresh_lock=refresh_lock,
             audit=audit,
             audit_log=audit_log,
+            subscriptions=subscriptions,
+        )
+        runtime.outbound = OutboundDeliverer(
+            subscriptions.deliveries,
+            subscriptions,
+            inbox,
+            runner=TriggerRunner(runtime.actions),
+            schedule=parse_schedule(settings.outbound_retry_schedule),
+            timeout_s=settings.outbound_timeout_s,
         )
         if with_worker:
             runtime.start_workers()
@@ -184,7 +224,10 @@ class Runtime:
         """Run the event and action workers, and the inbox sweeper, as tasks of this process."""
         handlers: dict[str, dict[str, Handler]] = {
             EVENTS_QUEUE: {WEBHOOK_PROCESS_JOB: self.processor},
-            ACTIONS_QUEUE: {ACTION_JOB: action_job_handler(self.actions)},
+            ACTIONS_QUEUE: {
+                ACTION_JOB: action_job_handler(self.actions),
+                OUTBOUND_DELIVERY_JOB: self.outbound,
+            },
         }
         for queue_name, table in handlers.items():
             queue = self.events_queue if queue_name == EVENTS_QUEUE else self.actions_queue
@@ -195,13 +238,32 @@ class Runtime:
                 queue=queue,
                 sessionmaker=self.sessions,
                 redis_url=self.settings.redis_url,
+                prefix=self.settings.queue_prefix,
             )
             self.workers.append(worker)
             self._tasks.append(asyncio.create_task(worker.run(), name=f"worker:{queue_name}"))
         sweeper = InboxSweeper(self.inbox, self.events_queue)
         self._tasks.append(asyncio.create_task(sweeper.run(), name="inbox-sweeper"))
         refresher = ProactiveRefresher(self.connections, self.tokens)
+        outbound = DeliverySweeper(self.subscriptions.deliveries, self.actions_queue)
+        self._tasks.append(asyncio.create_task(outbound.run(), name="delivery-sweeper"))
         self._tasks.append(asyncio.create_task(refresher.run(), name="token-refresher"))
+        if self.settings.reconcile_interval_s > 0:
+            self._tasks.append(asyncio.create_task(self.reconciler().run(), name="reconciler"))
+
+    def reconciler(self) -> Reconciler:
+        """Reconciliation (events/reconcile.py) over this runtime's client, inbox and queue."""
+        settings = self.settings
+        return Reconciler(
+            self.ghl,
+            self.connections,
+            self.inbox,
+            ReconcileRepo(self.sessions),
+            self.events_queue,
+            interval_s=settings.reconcile_interval_s or 900.0,
+            overlap_s=settings.reconcile_overlap_s,
+            settle_s=settings.reconcile_settle_s,
+        )
 
     async def ready(self) -> dict[str, str]:
         """Dependency checks for /readyz: the database, and Redis when configured."""
@@ -227,6 +289,7 @@ class Runtime:
         await self.events_queue.close()
         await self.actions_queue.close()
         await self.ghl.aclose()
+        await self.outbound.aclose()
         await self.refresh_lock.aclose()
         await self.audit.aclose()  # after the client: its last calls are audited too
         await self.engine.dispose()

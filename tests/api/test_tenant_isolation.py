@@ -102,6 +102,62 @@ async def _revoke_a_key_as_b(w: World, http: httpx.AsyncClient) -> httpx.Respons
     return resp
 
 
+async def _replay_an_event_of_a_as_b(w: World, http: httpx.AsyncClient) -> httpx.Response:
+    tenant_a = await w.stack.runtime.tenants.get_by_name("tenant-a")
+    assert tenant_a is not None
+    [event, *_] = await w.stack.runtime.inbox.list(tenant_id=tenant_a.id)
+    resp = await http.post(f"{w.stack.api_url}/v1/events/{event.id}/replay", headers=_b(w))
+    after = await w.stack.runtime.inbox.get(event.id)
+    assert after is not None and after.replays == event.replays, "B replayed A's event"
+    return resp
+
+
+async def _subscription_of_a(w: World) -> tuple[str, str]:
+    """A subscription of A (an action target: no URL to reach) and a delivery routed to it."""
+    target = {"kind": "action", "action": "contacts.add_tags", "input": {"contactId": "x"}}
+    made = await w.stack.http.post(
+        f"{w.stack.api_url}/v1/subscriptions",
+        headers=w.stack.auth(w.key_a),
+        json={"name": "a", "eventTypes": ["NoteCreate"], "target": target},
+    )
+    assert made.status_code == 201, made.text
+    sub_id = made.json()["subscription"]["id"]
+    tenant_a = await w.stack.runtime.tenants.get_by_name("tenant-a")
+    assert tenant_a is not None
+    [event, *_] = await w.stack.runtime.inbox.list(tenant_id=tenant_a.id)
+    routed = await w.stack.runtime.subscriptions.deliveries.route(
+        tenant_id=tenant_a.id, event_id=event.id, event_type="NoteCreate", subscription_ids=[sub_id]
+    )
+    [delivery] = [d for d in routed if d.subscription_id == sub_id]
+    return sub_id, delivery.id
+
+
+async def _on_a_subscription(
+    w: World, http: httpx.AsyncClient, method: str, suffix: str = ""
+) -> httpx.Response:
+    sub_id, _ = await _subscription_of_a(w)
+    url = f"{w.stack.api_url}/v1/subscriptions/{sub_id}{suffix}"
+    resp = await http.request(method, url, headers=_b(w))
+    assert await w.stack.runtime.subscriptions.repo.get(sub_id) is not None, "B deleted A's"
+    return resp
+
+
+async def _replay_a_delivery_of_a_as_b(w: World, http: httpx.AsyncClient) -> httpx.Response:
+    _, delivery_id = await _subscription_of_a(w)
+    url = f"{w.stack.api_url}/v1/deliveries/{delivery_id}/replay"
+    resp = await http.post(url, headers=_b(w))
+    after = await w.stack.runtime.subscriptions.deliveries.get(delivery_id)
+    assert after is not None and after.generation == 1, "B replayed A's delivery"
+    return resp
+
+
+async def _list_subscriptions_as_b(w: World, http: httpx.AsyncClient) -> httpx.Response:
+    sub_id, _ = await _subscription_of_a(w)
+    resp = await http.get(f"{w.stack.api_url}/v1/subscriptions", headers=_b(w))
+    assert sub_id not in resp.text, "B listed A's subscription"
+    return resp
+
+
 # (method, path) → (how tenant B calls it against tenant A's data, the statuses allowed)
 CASES: dict[tuple[str, str], tuple[Call, set[int]]] = {
     ("GET", "/healthz"): (lambda w, h: h.get(f"{w.stack.api_url}/healthz"), {200}),
@@ -163,6 +219,49 @@ CASES: dict[tuple[str, str], tuple[Call, set[int]]] = {
             params={"locationId": w.location_a},
         ),
         {200},  # filtered to B's events: none
+    ),
+    ("POST", "/v1/events/{event_id}/replay"): (_replay_an_event_of_a_as_b, {404}),
+    ("GET", "/v1/dead-letters"): (
+        lambda w, h: h.get(f"{w.stack.api_url}/v1/dead-letters", headers=_b(w)),
+        {200},  # B's own dead letters only
+    ),
+    ("GET", "/v1/subscriptions"): (_list_subscriptions_as_b, {200}),  # B's own only
+    ("POST", "/v1/subscriptions"): (
+        lambda w, h: h.post(
+            f"{w.stack.api_url}/v1/subscriptions",
+            headers=_b(w),
+            json={
+                "name": "b",
+                "eventTypes": ["ContactCreate"],
+                "target": {"kind": "action", "action": "contacts.get", "input": {}},
+            },
+        ),
+        {201},  # a subscription of B's, fed by B's events only
+    ),
+    ("GET", "/v1/subscriptions/{subscription_id}"): (
+        lambda w, h: _on_a_subscription(w, h, "GET"),
+        {404},
+    ),
+    ("DELETE", "/v1/subscriptions/{subscription_id}"): (
+        lambda w, h: _on_a_subscription(w, h, "DELETE"),
+        {404},
+    ),
+    ("POST", "/v1/subscriptions/{subscription_id}/rotate-secret"): (
+        lambda w, h: _on_a_subscription(w, h, "POST", "/rotate-secret"),
+        {404},
+    ),
+    ("GET", "/v1/subscriptions/{subscription_id}/deliveries"): (
+        lambda w, h: _on_a_subscription(w, h, "GET", "/deliveries"),
+        {404},
+    ),
+    ("POST", "/v1/deliveries/{delivery_id}/replay"): (_replay_a_delivery_of_a_as_b, {404}),
+    ("GET", "/v1/triggers"): (
+        lambda w, h: h.get(f"{w.stack.api_url}/v1/triggers", headers=_b(w)),
+        {200},  # the same catalogue for everyone
+    ),
+    ("GET", "/v1/triggers/{event_type}"): (
+        lambda w, h: h.get(f"{w.stack.api_url}/v1/triggers/ContactCreate", headers=_b(w)),
+        {200},
     ),
     ("GET", "/v1/audit"): (
         lambda w, h: h.get(f"{w.stack.api_url}/v1/audit", headers=_b(w)),

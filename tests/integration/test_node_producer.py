@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
 import inspect
 import json
 import os
@@ -28,8 +27,8 @@ import pytest
 from tests.integration.jobs.harness import delete_prefix
 from tests.support.stack import Stack, running_stack
 
-import ghl_bridge.runtime as runtime_module
 from ghl_bridge.cli.demo import connect
+from ghl_bridge.config import Settings
 from ghl_bridge.jobs import ACTIONS_QUEUE, make_queue, make_worker
 from ghl_bridge.jobs.bullmq import DEFAULT_PREFIX
 
@@ -72,13 +71,14 @@ async def distributed(
     redis_url: str,
     redis_prefix: str,
     tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
 ) -> AsyncIterator[Distributed]:
-    """The service on PostgreSQL + BullMQ with its workers, one tenant connected to a location."""
-    for name, factory in (("make_queue", make_queue), ("make_worker", make_worker)):
-        monkeypatch.setattr(runtime_module, name, functools.partial(factory, prefix=redis_prefix))
+    """The service on PostgreSQL + BullMQ with its workers under this test's own queue prefix
+    (the producer gets the same one), one tenant connected to a location."""
+    overrides = {"queue_prefix": redis_prefix}
     try:
-        async with running_stack(pg_url, tmp_path, redis_url=redis_url) as stack:
+        async with running_stack(
+            pg_url, tmp_path, redis_url=redis_url, overrides=overrides
+        ) as stack:
             tenant, key = await stack.runtime.tenants.create("node-workflow-engine")
             await connect(stack.api_url, key, stack.location_id)
             yield Distributed(stack, redis_url, redis_prefix, tenant.id)
@@ -161,6 +161,7 @@ def test_the_runtime_uses_bullmqs_default_prefix() -> None:
     """Above, the prefix is per test; deployed, both sides use BullMQ's default `bull` (Node's
     default too, and producer.mjs's unless given `--prefix`), under the contract's queue name."""
     assert DEFAULT_PREFIX == "bull"
+    assert Settings().queue_prefix == DEFAULT_PREFIX  # GHL_BRIDGE_QUEUE_PREFIX changes both
     for factory in (make_queue, make_worker):
         assert inspect.signature(factory).parameters["prefix"].default == DEFAULT_PREFIX
     assert ACTIONS_QUEUE == "ghl-bridge-actions"

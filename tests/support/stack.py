@@ -6,6 +6,7 @@ webhooks back over HTTP. Nothing is mocked.
 
 from __future__ import annotations
 
+import secrets
 import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -25,6 +26,7 @@ from ghl_bridge.runtime import Runtime
 from ghl_bridge.simulator import SimConfig
 from ghl_bridge.simulator import create_app as create_sim_app
 from ghl_bridge.vault import KeyRing
+from tests.integration.jobs.harness import delete_prefix
 
 
 def free_port() -> int:
@@ -114,10 +116,14 @@ async def running_stack(
         redis_url=redis_url,
         encryption_keys=SecretStr(keys),
     )
+    # Each stack on Redis gets its own queue prefix: stacks of parallel runs sharing the Redis
+    # must not take each other's jobs.
+    prefix = f"test-{secrets.token_hex(6)}"
     settings = settings.model_copy(
         update={
             "webhook_ed25519_keys": settings.webhook_ed25519_keys + extra_webhook_keys[0],
             "webhook_rsa_keys": settings.webhook_rsa_keys + extra_webhook_keys[1],
+            "queue_prefix": prefix,
             **(overrides or {}),
         }
     )
@@ -130,3 +136,5 @@ async def running_stack(
     finally:
         await servers.stop([sim_server, api_server], tasks)
         await runtime.close()
+        if redis_url:
+            await delete_prefix(redis_url, settings.queue_prefix)

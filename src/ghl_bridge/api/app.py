@@ -14,11 +14,14 @@ from ghl_bridge.api.routes import (
     actions,
     audit,
     connections,
+    dead_letters,
     events,
     health,
     jobs,
     keys,
     metrics,
+    subscriptions,
+    triggers,
 )
 from ghl_bridge.api.routes.webhooks import receive_webhook
 from ghl_bridge.config import Settings
@@ -56,11 +59,13 @@ def create_app(
     errors.install(app)
     for module in (health, metrics):
         app.include_router(module.router)
-    for module in (actions, jobs, connections, events, audit, keys):
+    routers = (actions, jobs, connections, events, dead_letters, audit, keys)
+    for module in (*routers, subscriptions, triggers):
         # Every route of these takes a tenant API key; the document says what that can answer.
         app.include_router(module.router, responses=errors.AUTHENTICATED)
     app.include_router(connections.oauth_router)
     for path in ("/webhooks/ghl", "/webhooks/ghl/{location_id}"):
-        app.router.routes.append(Route(path, receive_webhook, methods=["POST"]))
+        # First in the table: GHL's deliveries are the hot path, matched before ~40 API routes.
+        app.router.routes.insert(0, Route(path, receive_webhook, methods=["POST"]))
     app.add_middleware(BodySizeLimit)
     return app

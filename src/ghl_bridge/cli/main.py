@@ -16,6 +16,7 @@ from rich.console import Console
 from rich.table import Table
 
 from ghl_bridge import logs
+from ghl_bridge.cli.events import dlq_app, events_app
 from ghl_bridge.cli.keys import keys_app
 from ghl_bridge.config import ConfigError, Settings
 
@@ -29,6 +30,8 @@ app.add_typer(tenants_app, name="tenants")
 app.add_typer(connections_app, name="connections")
 app.add_typer(actions_app, name="actions")
 app.add_typer(keys_app, name="keys")
+app.add_typer(events_app, name="events")
+app.add_typer(dlq_app, name="dlq")
 out = Console()
 err = Console(stderr=True)
 

@@ -12,6 +12,7 @@ import secrets
 from datetime import datetime
 
 from sqlalchemy import (
+    Boolean,
     CheckConstraint,
     Float,
     ForeignKey,
@@ -36,8 +37,12 @@ NAMING_CONVENTION = {
 ID_LENGTH = 64
 USER_TYPES = ("Location", "Company")
 CONNECTION_STATUSES = ("active", "needs_reauth", "revoked")
-EVENT_STATUSES = ("pending", "processed", "failed")
-SIGNATURE_SCHEMES = ("ed25519", "rsa", "internal")  # internal: raised by the service itself
+# failed: an attempt failed and the queue will retry it; dead: every attempt failed (or retrying
+# could not help), so it waits in the dead letters for a replay (migration 0009).
+EVENT_STATUSES = ("pending", "processed", "failed", "dead")
+# internal: raised by the service itself; reconciled: synthesised by reconciliation for a
+# change GHL's webhook never brought (migration 0010)
+SIGNATURE_SCHEMES = ("ed25519", "rsa", "internal", "reconciled")
 JOB_STATUSES = ("waiting", "active", "completed", "failed")
 # What an API key may do: read tenant data, run actions that change records, manage connections
 # and keys; and, opted into one by one, run actions that delete (destructive) or that send a
@@ -187,6 +192,10 @@ class WebhookEvent(Base):
     retry_count: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(Text)
     signature_scheme: Mapped[str] = mapped_column(String(16))
+    # Retries and dead letters (migration 0009): when it was dead-lettered, and how often it was
+    # replayed (its queue job id is ``wh-<id>``, then ``wh-<id>-r<replays>``).
+    dead_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    replays: Mapped[int] = mapped_column(Integer, default=0)
 
     def __repr__(self) -> str:
         return (
@@ -329,3 +338,147 @@ class ActionRecord(Base):
 
     def __repr__(self) -> str:
         return f"ActionRecord(kind={self.kind!r}, key={self.key!r})"
+
+
+# --- subscriptions and outbound deliveries (migration 0008) -----------------------------------
+
+SUBSCRIPTION_TARGETS = ("webhook", "action")
+DELIVERY_STATUSES = ("pending", "delivered", "failed", "dead")
+
+
+class Subscription(Base):
+    """A tenant's routing rule: which events (type patterns, locations, field predicates) go to
+    which target (a signed outbound webhook, or an action run).
+
+    The JSON columns hold lists the API validated. ``secrets_sealed`` is the vault-sealed JSON
+    list of signing secrets (several during a rotation's grace period). ``scopes`` and the two
+    allowlists are a snapshot of the API key that created the rule: its action runs never get
+    more than that key could do, and stop if that key (``key_id``) is revoked.
+    """
+
+    __tablename__ = "subscriptions"
+    __table_args__ = (
+        CheckConstraint(_in("target_kind", SUBSCRIPTION_TARGETS), name="target_kind"),
+        Index("ix_subscriptions_tenant_id_created_at", "tenant_id", "created_at"),
+    )
+
+    id: Mapped[str] = mapped_column(
+        String(ID_LENGTH), primary_key=True, default=lambda: new_id("sub_")
+    )
+    tenant_id: Mapped[str] = mapped_column(
+        String(ID_LENGTH), ForeignKey("tenants.id", ondelete="CASCADE")
+    )
+    name: Mapped[str] = mapped_column(String(200))
+    event_types: Mapped[str] = mapped_column(Text)
+    location_ids: Mapped[str | None] = mapped_column(Text)
+    predicates: Mapped[str] = mapped_column(Text, default="[]")
+    target_kind: Mapped[str] = mapped_column(String(16))
+    url: Mapped[str | None] = mapped_column(Text)
+    secrets_sealed: Mapped[str | None] = mapped_column(Text)
+    action: Mapped[str | None] = mapped_column(String(100))
+    action_input: Mapped[str | None] = mapped_column(Text)
+    key_id: Mapped[str | None] = mapped_column(String(ID_LENGTH))
+    scopes: Mapped[str] = mapped_column(String(64))
+    allowed_actions: Mapped[str | None] = mapped_column(Text)
+    allowed_locations: Mapped[str | None] = mapped_column(Text)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+
+    def __repr__(self) -> str:
+        # The URL (it may carry a token in its query) and the sealed secrets are left out.
+        return (
+            f"Subscription(id={self.id!r}, tenant_id={self.tenant_id!r},"
+            f" target_kind={self.target_kind!r}, active={self.active!r})"
+        )
+
+
+class Delivery(Base):
+    """One event routed to one subscription, and every attempt to hand it over.
+
+    Unique on (subscription, event): processing an event twice routes it once. ``generation``
+    grows with each replay (its job id and idempotency key change with it); ``attempts`` counts
+    the current generation's attempts against the retry schedule; ``log`` is a JSON list of the
+    last attempts (time, status, latency, error), capped.
+    """
+
+    __tablename__ = "deliveries"
+    __table_args__ = (
+        CheckConstraint(_in("status", DELIVERY_STATUSES), name="status"),
+        Index("uq_deliveries_subscription_event", "subscription_id", "event_id", unique=True),
+        Index("ix_deliveries_status_next_attempt_at", "status", "next_attempt_at"),
+        Index("ix_deliveries_subscription_id_created_at", "subscription_id", "created_at"),
+    )
+
+    id: Mapped[str] = mapped_column(
+        String(ID_LENGTH), primary_key=True, default=lambda: new_id("dlv_")
+    )
+    tenant_id: Mapped[str] = mapped_column(
+        String(ID_LENGTH), ForeignKey("tenants.id", ondelete="CASCADE")
+    )
+    subscription_id: Mapped[str] = mapped_column(
+        String(ID_LENGTH), ForeignKey("subscriptions.id", ondelete="CASCADE")
+    )
+    event_id: Mapped[str] = mapped_column(
+        String(ID_LENGTH), ForeignKey("webhook_events.id", ondelete="CASCADE")
+    )
+    event_type: Mapped[str] = mapped_column(String(128))
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    generation: Mapped[int] = mapped_column(Integer, default=1)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    last_status_code: Mapped[int | None] = mapped_column(Integer)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    log: Mapped[str] = mapped_column(Text, default="[]")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    def __repr__(self) -> str:
+        return (
+            f"Delivery(id={self.id!r}, subscription_id={self.subscription_id!r},"
+            f" event_id={self.event_id!r}, status={self.status!r}, attempts={self.attempts!r})"
+        )
+
+
+# --- webhook event retries and dead letters (migration 0009) ----------------------------------
+
+
+# --- reconciliation checkpoints (migration 0010) ----------------------------------------------
+RECONCILE_KINDS = ("contacts", "opportunities")
+
+
+class ReconcileCheckpoint(Base):
+    """How far reconciliation has searched one location's records of one kind.
+
+    ``checkpoint_at`` is the upper bound of the last successful search: the next search starts
+    there (minus an overlap for GHL's search-index lag). It only moves after a run succeeded.
+    ``lease_until`` lets one process of many run a location at a time.
+    """
+
+    __tablename__ = "reconcile_checkpoints"
+    __table_args__ = (
+        CheckConstraint(_in("kind", RECONCILE_KINDS), name="kind"),
+        Index("uq_reconcile_checkpoints_location_kind", "location_id", "kind", unique=True),
+    )
+
+    id: Mapped[str] = mapped_column(
+        String(ID_LENGTH), primary_key=True, default=lambda: new_id("rcp_")
+    )
+    tenant_id: Mapped[str] = mapped_column(
+        String(ID_LENGTH), ForeignKey("tenants.id", ondelete="CASCADE"), index=True
+    )
+    location_id: Mapped[str] = mapped_column(String(ID_LENGTH))
+    kind: Mapped[str] = mapped_column(String(16))
+    checkpoint_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    last_run_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    last_error: Mapped[str | None] = mapped_column(Text)
+    synthesized: Mapped[int] = mapped_column(Integer, default=0)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+
+    def __repr__(self) -> str:
+        return (
+            f"ReconcileCheckpoint(location_id={self.location_id!r}, kind={self.kind!r},"
+            f" checkpoint_at={self.checkpoint_at!r})"
+        )

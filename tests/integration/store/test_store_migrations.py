@@ -31,6 +31,9 @@ TABLES = {
     "idempotency_records",
     "audit_records",
     "action_records",
+    "subscriptions",
+    "deliveries",
+    "reconcile_checkpoints",
 }
 
 
@@ -44,7 +47,7 @@ async def _tables(url: str) -> set[str]:
 
 
 def test_head_is_the_initial_revision() -> None:
-    assert head_revision() == "0007"
+    assert head_revision() == "0010"
 
 
 def test_migration_files_ship_inside_the_package() -> None:
