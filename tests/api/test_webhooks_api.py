@@ -28,6 +28,12 @@ def _signed(raw: bytes) -> dict[str, str]:
     return {"x-ghl-signature": signer().ed25519(raw)}
 
 
+@pytest.fixture(autouse=True)
+async def _location_connected(stack: Stack) -> None:
+    """Events are stored only for locations a tenant holds (unknown ones answer 404)."""
+    await stack.connected_tenant("acme")
+
+
 async def test_valid_delivery_is_stored_and_processed(stack: Stack) -> None:
     raw = event(stack.location_id)
     status, body = await _post(stack, raw, _signed(raw))
@@ -126,22 +132,22 @@ async def test_path_location_must_match_body(stack: Stack) -> None:
 
 
 async def test_store_failure_answers_429_so_ghl_redelivers(stack: Stack) -> None:
-    original = stack.runtime.inbox.record
+    writer = stack.runtime.receiver.writer
+    original = writer.submit
 
-    async def broken(**_: object) -> tuple[str, bool]:
+    async def broken(*_: object) -> tuple[str, bool]:
         raise ConnectionError("database down")
 
-    stack.runtime.inbox.record = broken  # type: ignore[method-assign]
+    writer.submit = broken  # type: ignore[method-assign,assignment]
     try:
         raw = event(stack.location_id)
         status, body = await _post(stack, raw, _signed(raw))
     finally:
-        stack.runtime.inbox.record = original  # type: ignore[method-assign]
+        writer.submit = original  # type: ignore[method-assign]
     assert (status, body["error"]["code"]) == (429, "store_unavailable")
 
 
 async def test_uninstall_revokes_the_connection(stack: Stack) -> None:
-    await stack.connected_tenant("acme")
     raw = event(stack.location_id, type_="UNINSTALL", appId="app")
     status, _ = await _post(stack, raw, _signed(raw))
     assert status == 200

@@ -95,7 +95,7 @@ def test_api_process_accepts_and_worker_process_processes(
     tmp_path: Path,
 ) -> None:
     url, started = processes
-    raw = event("distributedLoc000001")
+    raw = event("distributedLoc000001", type_="INSTALL")  # stored though no tenant holds it
     resp = httpx.post(
         f"{url}/webhooks/ghl",
         content=raw,

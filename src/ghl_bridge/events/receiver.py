@@ -13,20 +13,33 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import cache
 from typing import Any
 
 import structlog
+from prometheus_client import REGISTRY, CollectorRegistry, Counter
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from ghl_bridge.errors import WebhookRejected
 from ghl_bridge.events.verify import WebhookKeys, check_freshness, verify_signature
+from ghl_bridge.jobs.inprocess import InProcessQueue
 from ghl_bridge.jobs.names import WEBHOOK_PROCESS_JOB
-from ghl_bridge.jobs.port import Queue
-from ghl_bridge.store.connections import ConnectionRepo
-from ghl_bridge.store.inbox import InboxRepo
+from ghl_bridge.jobs.payload import encode_payload
+from ghl_bridge.jobs.port import DEFAULT_RETRY, Queue
+from ghl_bridge.store.inbox_writer import (
+    AfterInsert,
+    InboxEntry,
+    InboxSaturated,
+    InboxWriter,
+    UnknownResource,
+    insert_jobs,
+    job_values,
+)
 
 log = structlog.get_logger("ghl_bridge.webhooks")
 
 MAX_BODY_BYTES = 1024 * 1024  # GHL events are a few KB; anything near this is not GHL
+MAX_ID_CHARS = 64  # the width of the inbox's location and company columns
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
@@ -67,25 +80,60 @@ class Accepted:
     duplicate: bool
 
 
+class WebhookMetrics:
+    """Deliveries by outcome: ``accepted``, ``duplicate``, or the rejection's reason code."""
+
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self.received = Counter(
+            "ghl_webhooks_received",
+            "GHL webhook deliveries by outcome (accepted, duplicate or the rejection reason)",
+            ["outcome"],
+            registry=registry,
+        )
+        self._children: dict[str, Any] = {}
+
+    def count(self, outcome: str) -> None:
+        child = self._children.get(outcome)
+        if child is None:  # labels() locks and validates; the outcome set is small and fixed
+            child = self._children[outcome] = self.received.labels(outcome)
+        child.inc()
+
+
+@cache
+def webhook_metrics(registry: CollectorRegistry = REGISTRY) -> WebhookMetrics:
+    """One metric set per registry (several runtimes in one process share the global one)."""
+    return WebhookMetrics(registry)
+
+
 class WebhookReceiver:
+    """Checks a delivery, then hands it to the `InboxWriter` (group commit) and enqueues it.
+
+    With the in-process queue the job row is written in the inbox batch's own transaction, so
+    a stored event is always queued; with BullMQ it is enqueued after the commit, and the
+    sweeper re-enqueues any event whose enqueue failed.
+    """
+
     def __init__(
         self,
         keys: WebhookKeys,
-        inbox: InboxRepo,
-        connections: ConnectionRepo,
+        writer: InboxWriter,
         queue: Queue,
         *,
         allowlist: Sequence[IPNetwork] = (),
         trusted_proxies: Sequence[IPNetwork] = (),
         clock: Callable[[], float] = time.time,
+        metrics: WebhookMetrics | None = None,
     ) -> None:
         self._keys = keys
-        self._inbox = inbox
-        self._connections = connections
+        self.writer = writer
         self._queue = queue
         self._allowlist = tuple(allowlist)
         self.trusted_proxies = tuple(trusted_proxies)
         self._clock = clock
+        self._metrics = metrics or webhook_metrics()
+        self._enqueue_after_commit = not isinstance(queue, InProcessQueue)
+        if isinstance(queue, InProcessQueue):
+            writer.in_same_transaction(_job_rows(queue), lambda _ids: queue.signal.notify())
 
     async def receive(
         self,
@@ -96,51 +144,64 @@ class WebhookReceiver:
         path_location: str | None = None,
     ) -> Accepted:
         """Accept one delivery or raise WebhookRejected with the status to answer."""
+        try:
+            accepted = await self._receive(raw, headers, client_ip, path_location)
+        except WebhookRejected as exc:
+            self._metrics.count(exc.reason)
+            raise
+        self._metrics.count("duplicate" if accepted.duplicate else "accepted")
+        return accepted
+
+    async def _receive(
+        self,
+        raw: bytes,
+        headers: Mapping[str, str],
+        client_ip: str | None,
+        path_location: str | None,
+    ) -> Accepted:
         self._check_ip(client_ip)
         scheme = verify_signature(raw, headers, self._keys)
         body = _parse(raw)
         check_freshness(body, self._clock())
         webhook_id = body.get("webhookId")
-        if not isinstance(webhook_id, str) or not webhook_id or len(webhook_id) > 200:
+        if not isinstance(webhook_id, str) or not webhook_id or len(webhook_id) > 128:
             raise WebhookRejected(400, "missing_webhook_id")
         location_id = _opt_str(body.get("locationId"))
         if path_location and location_id and path_location != location_id:
             raise WebhookRejected(400, "location_mismatch")
         location_id = location_id or path_location
         company_id = _opt_str(body.get("companyId"))
-        return await self._store(webhook_id, body, raw, scheme, location_id, company_id)
+        if len(location_id or "") > MAX_ID_CHARS or len(company_id or "") > MAX_ID_CHARS:
+            raise WebhookRejected(400, "invalid_location_id")  # no connection has such an id
+        entry = InboxEntry(
+            webhook_id=webhook_id,
+            event_type=str(body.get("type") or "unknown")[:128],
+            location_id=location_id,
+            company_id=company_id,
+            payload=raw.decode("utf-8"),
+            signature_scheme=scheme,
+            received_at=datetime.fromtimestamp(self._clock(), UTC),
+        )
+        return await self._store(entry)
 
-    async def _store(
-        self,
-        webhook_id: str,
-        body: Mapping[str, Any],
-        raw: bytes,
-        scheme: str,
-        location_id: str | None,
-        company_id: str | None,
-    ) -> Accepted:
+    async def _store(self, entry: InboxEntry) -> Accepted:
         try:
-            owner = await self._connections.owner_of(location_id or company_id or "")
-            event_id, created = await self._inbox.record(
-                webhook_id=webhook_id,
-                event_type=str(body.get("type") or "unknown"),
-                location_id=location_id,
-                company_id=company_id,
-                tenant_id=owner,
-                payload=raw.decode("utf-8"),
-                signature_scheme=scheme,
-                received_at=datetime.fromtimestamp(self._clock(), UTC),
-            )
+            stored = await self.writer.submit(entry)
+        except UnknownResource:
+            # GHL-signed, but no tenant holds this location (or company): nobody could ever
+            # see the event, so we keep none of its data. Not 429: a retry would not help.
+            log.info("webhook.unknown_location", location=entry.location_id or entry.company_id)
+            raise WebhookRejected(404, "unknown_location") from None
+        except InboxSaturated:
+            log.warning("webhook.inbox_saturated", webhook_id=entry.webhook_id)
+            raise WebhookRejected(429, "store_busy") from None
         except Exception as exc:
             # 429 is the only status GHL redelivers on: the event comes back later.
-            log.error("webhook.store_failed", webhook_id=webhook_id, error=type(exc).__name__)
+            log.error("webhook.store_failed", webhook_id=entry.webhook_id, error=type(exc).__name__)
             raise WebhookRejected(429, "store_unavailable") from exc
-        if created:
-            await self._enqueue(event_id)
-        log.info(
-            "webhook.accepted", event_id=event_id, webhook_id=webhook_id, duplicate=not created
-        )
-        return Accepted(event_id, duplicate=not created)
+        if stored.created and self._enqueue_after_commit:
+            await self._enqueue(stored.event_id)
+        return Accepted(stored.event_id, duplicate=not stored.created)
 
     async def _enqueue(self, event_id: str) -> None:
         try:
@@ -153,6 +214,32 @@ class WebhookReceiver:
     def _check_ip(self, client_ip: str | None) -> None:
         if self._allowlist and not _within(client_ip, self._allowlist):
             raise WebhookRejected(403, "ip_not_allowed")
+
+
+def _job_rows(queue: InProcessQueue) -> AfterInsert:
+    """The in-process queue's ``webhook.process`` jobs, written with the batch's inbox rows:
+    the rows `InProcessQueue.enqueue` would write (id ``wh-<eventId>``, the job's retry policy)."""
+
+    async def insert(session: AsyncSession, event_ids: Sequence[str]) -> None:
+        now = queue.clock()
+        attempts, backoff_s = queue.policies.get(WEBHOOK_PROCESS_JOB, DEFAULT_RETRY).resolve(
+            None, None
+        )
+        rows = [
+            job_values(
+                queue.name,
+                WEBHOOK_PROCESS_JOB,
+                encode_payload({"eventId": event_id}),
+                f"wh-{event_id}",
+                now,
+                max_attempts=attempts,
+                backoff_s=backoff_s,
+            )
+            for event_id in event_ids
+        ]
+        await insert_jobs(session, rows)
+
+    return insert
 
 
 def _parse(raw: bytes) -> dict[str, Any]:
