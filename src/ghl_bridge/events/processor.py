@@ -2,17 +2,24 @@
 
 At-least-once: a job may run twice (redelivery, a crashed worker), so handlers are idempotent
 and an already-processed event is a no-op.
+
+Retries are the queue's (the job's `RetryPolicy`: attempts and exponential backoff); this side
+records each failed attempt on the event (its count and last error) and, when the job says the
+attempt was its last (`Job.is_last_attempt`) or retrying cannot help (`PermanentFailure`, a
+payload that is not JSON), dead-letters the event: status ``dead``, listed by
+``GET /v1/dead-letters`` and ``ghl-bridge dlq list`` until replayed (events/replay.py). A
+handler's `RetryLater` (e.g. GHL's Retry-After) is no failure and is not counted.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, Protocol
 
 import structlog
 
-from ghl_bridge.jobs.port import Job, PermanentFailure
+from ghl_bridge.jobs.port import Job, PermanentFailure, RetryLater, describe_failure
 from ghl_bridge.store.audit import NO_AUDIT, WEBHOOK, ConnectionAudit, acting_as
 from ghl_bridge.store.connections import ConnectionRepo
 from ghl_bridge.store.inbox import InboxRepo
@@ -21,6 +28,20 @@ from ghl_bridge.store.models import Connection, WebhookEvent
 log = structlog.get_logger("ghl_bridge.events")
 
 EventHandler = Callable[[WebhookEvent, dict[str, Any]], Awaitable[None]]
+# Called for every event after its type's handler: tenant subscriptions (routing rules, outbound
+# webhooks, action triggers) plug in here. Must be idempotent, like handlers.
+EventSink = Callable[[WebhookEvent, dict[str, Any]], Awaitable[None]]
+
+
+def _body(event: WebhookEvent) -> dict[str, Any]:
+    """The stored payload as JSON; one that is not a JSON object can never be processed."""
+    try:
+        body = json.loads(event.payload)
+    except ValueError as exc:
+        raise PermanentFailure(f"the stored payload is not JSON: {exc}") from None
+    if not isinstance(body, dict):
+        raise PermanentFailure("the stored payload is not a JSON object")
+    return body
 
 
 class ConnectionKeeper(Protocol):
@@ -40,8 +61,10 @@ class EventProcessor:
         *,
         audit: ConnectionAudit = NO_AUDIT,
         adopter: ConnectionKeeper | None = None,
+        sinks: Sequence[EventSink] = (),
     ) -> None:
         self._inbox = inbox
+        self._sinks = tuple(sinks)
         self._audit = audit
         self._connections = connections
         self._adopter = adopter
@@ -62,11 +85,16 @@ class EventProcessor:
             return {"eventId": event.id, "status": "processed", "repeat": True}
         handler = self._routes.get(event.event_type)
         try:
-            if handler is not None:
-                with acting_as(WEBHOOK, event.tenant_id):  # what a handler does, GHL asked for
-                    await handler(event, json.loads(event.payload))
+            body = _body(event)
+            with acting_as(WEBHOOK, event.tenant_id):  # what a handler does, GHL asked for
+                if handler is not None:
+                    await handler(event, body)
+                for sink in self._sinks:
+                    await sink(event, body)
+        except RetryLater:
+            raise  # being told to wait is not a failure: the queue parks the job uncounted
         except Exception as exc:
-            await self._inbox.mark_failed(event.id, f"{type(exc).__name__}: {exc}")
+            await self._record_failure(event, job, exc)
             raise
         await self._inbox.mark_processed(event.id)
         log.info(
@@ -76,6 +104,23 @@ class EventProcessor:
             routed=handler is not None,
         )
         return {"eventId": event.id, "status": "processed", "type": event.event_type}
+
+    def add_route(self, event_type: str, handler: EventHandler) -> None:
+        """Handle ``event_type`` with ``handler`` (replacing any), for wiring done after
+        construction. Like every handler it must be idempotent."""
+        self._routes[event_type] = handler
+
+    async def _record_failure(self, event: WebhookEvent, job: Job, exc: Exception) -> None:
+        dead = isinstance(exc, PermanentFailure) or job.is_last_attempt
+        await self._inbox.record_failure(event.id, describe_failure(exc), dead=dead)
+        log.warning(
+            "webhook.dead_lettered" if dead else "webhook.attempt_failed",
+            event_id=event.id,
+            type=event.event_type,
+            attempt=job.attempt,
+            max_attempts=job.max_attempts,
+            error=type(exc).__name__,
+        )
 
     async def _on_install(self, event: WebhookEvent, body: dict[str, Any]) -> None:
         """A sub-account install under an agency we hold: connect it now, not on first use; and

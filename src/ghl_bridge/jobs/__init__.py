@@ -29,6 +29,7 @@ from ghl_bridge.jobs.port import (
     PermanentFailure,
     Queue,
     RetryLater,
+    RetryPolicy,
     WorkerRunner,
 )
 
@@ -74,20 +75,22 @@ def make_queue(
     sessionmaker: async_sessionmaker[AsyncSession] | None = None,
     redis_url: str | None = None,
     prefix: str = "bull",
+    policies: Mapping[str, RetryPolicy] | None = None,
 ) -> Queue:
-    """Build the producer side of `queue_name` for the configured mode."""
+    """Build the producer side of `queue_name` for the configured mode; `policies` are the
+    retry policies of its job names (see `RetryPolicy`)."""
     if kind == "inprocess":
         if sessionmaker is None:
             raise ValueError("the inprocess queue needs a sessionmaker")
         from ghl_bridge.jobs.inprocess import InProcessQueue
 
-        return InProcessQueue(sessionmaker, queue_name)
+        return InProcessQueue(sessionmaker, queue_name, policies=policies)
     if kind == "bullmq":
         if redis_url is None:
             raise ValueError("the bullmq queue needs a redis_url")
         from ghl_bridge.jobs.bullmq import BullMQQueue
 
-        return BullMQQueue(redis_url, queue_name, prefix=prefix)
+        return BullMQQueue(redis_url, queue_name, prefix=prefix, policies=policies)
     raise ValueError(f"unknown queue kind {kind!r}")
 
 
@@ -151,6 +154,7 @@ __all__ = [
     "Queue",
     "QueueKind",
     "RetryLater",
+    "RetryPolicy",
     "WorkerRunner",
     "encode_payload",
     "make_queue",

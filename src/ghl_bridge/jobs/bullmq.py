@@ -25,7 +25,7 @@ import structlog
 
 from ghl_bridge.jobs.outcome import Completed, Failed, Parked, run_attempt
 from ghl_bridge.jobs.payload import check_job_id, check_options, encode_payload
-from ghl_bridge.jobs.port import Handler, Job, JobInfo, JobState
+from ghl_bridge.jobs.port import DEFAULT_RETRY, Handler, Job, JobInfo, JobState, RetryPolicy
 
 _log = structlog.get_logger(__name__)
 
@@ -127,8 +127,16 @@ class BullWorkerSettings:
 class BullMQQueue:
     """`Queue` and `DeadLetters` on a BullMQ queue; `job_id` is BullMQ's deduplicating `jobId`."""
 
-    def __init__(self, redis_url: str, queue_name: str, *, prefix: str = DEFAULT_PREFIX) -> None:
+    def __init__(
+        self,
+        redis_url: str,
+        queue_name: str,
+        *,
+        prefix: str = DEFAULT_PREFIX,
+        policies: Mapping[str, RetryPolicy] | None = None,
+    ) -> None:
         self.name = queue_name
+        self.policies: Mapping[str, RetryPolicy] = dict(policies or {})
         self._queue = bullmq.Queue(
             queue_name, {"connection": redis_connection_options(redis_url), "prefix": prefix}
         )
@@ -140,10 +148,12 @@ class BullMQQueue:
         *,
         job_id: str | None = None,
         delay_s: float = 0,
-        attempts: int = 5,
-        backoff_s: float = 1.0,
+        attempts: int | None = None,
+        backoff_s: float | None = None,
     ) -> str:
         """Add a job; with an existing `job_id`, BullMQ keeps the first and returns its id."""
+        policy = self.policies.get(name, DEFAULT_RETRY)
+        attempts, backoff_s = policy.resolve(attempts, backoff_s)
         check_options(delay_s=delay_s, attempts=attempts, backoff_s=backoff_s)
         encode_payload(data)
         options = BullJobOptions(
@@ -244,6 +254,8 @@ class BullMQWorker:
             data=raw.data,
             attempt=int(raw.attemptsMade) + 1,
             report=raw.updateProgress,
+            # A Node producer may leave `attempts` out: BullMQ then tries the job once.
+            max_attempts=int(raw.opts.get("attempts") or 1),
         )
         outcome = await run_attempt(self._handlers, self.name, job)
         if isinstance(outcome, Completed):

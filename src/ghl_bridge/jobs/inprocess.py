@@ -21,7 +21,15 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from ghl_bridge.jobs.outcome import Completed, Failed, Outcome, Parked, run_attempt
 from ghl_bridge.jobs.payload import check_job_id, check_options, encode_payload
-from ghl_bridge.jobs.port import Handler, Job, JobInfo, JobState, backoff_delay_s
+from ghl_bridge.jobs.port import (
+    DEFAULT_RETRY,
+    Handler,
+    Job,
+    JobInfo,
+    JobState,
+    RetryPolicy,
+    backoff_delay_s,
+)
 from ghl_bridge.store.jobs import JobRecord, JobRepo
 from ghl_bridge.store.types import utcnow
 
@@ -92,9 +100,11 @@ class InProcessQueue:
         queue_name: str,
         *,
         clock: Clock = utcnow,
+        policies: Mapping[str, RetryPolicy] | None = None,
     ) -> None:
         self.name = queue_name
         self.clock = clock
+        self.policies: Mapping[str, RetryPolicy] = dict(policies or {})
         self.repo = JobRepo(sessionmaker, clock=clock)
         self.signal = _Signal()
 
@@ -105,10 +115,12 @@ class InProcessQueue:
         *,
         job_id: str | None = None,
         delay_s: float = 0,
-        attempts: int = 5,
-        backoff_s: float = 1.0,
+        attempts: int | None = None,
+        backoff_s: float | None = None,
     ) -> str:
         """Insert the job row (a no-op for a known `job_id`) and wake this queue's workers."""
+        policy = self.policies.get(name, DEFAULT_RETRY)
+        attempts, backoff_s = policy.resolve(attempts, backoff_s)
         check_options(delay_s=delay_s, attempts=attempts, backoff_s=backoff_s)
         data_json = encode_payload(data)
         if job_id is not None:
@@ -262,6 +274,7 @@ class InProcessWorker:
             data=data,
             attempt=record.attempts_made + 1,
             report=report,
+            max_attempts=record.max_attempts,
         )
         return await run_attempt(self._handlers, self._queue.name, job)
 

@@ -17,3 +17,9 @@ ACTION_DATA_KEYS: Final = ("tenant", "locationId", "action", "input", "idempoten
 EVENTS_QUEUE: Final = "ghl-bridge-events"
 WEBHOOK_PROCESS_JOB: Final = "webhook.process"
 WEBHOOK_PROCESS_DATA_KEYS: Final = ("eventId",)
+
+# Attempts one outbound delivery (a subscription's webhook POST or action run). On the actions
+# queue: it is outbound I/O like an action, and a slow subscriber must not hold up the events
+# queue, where inbound webhooks wait to be processed.
+OUTBOUND_DELIVERY_JOB: Final = "subscription.deliver"
+OUTBOUND_DELIVERY_DATA_KEYS: Final = ("deliveryId", "generation")

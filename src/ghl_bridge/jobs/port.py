@@ -54,17 +54,32 @@ class Job:
     the database and stay portable between the two modes.
     """
 
-    __slots__ = ("_report", "attempt", "data", "id", "name")
+    __slots__ = ("_report", "attempt", "data", "id", "max_attempts", "name")
 
     def __init__(
-        self, *, id: str, name: str, data: dict[str, Any], attempt: int, report: ProgressSink
+        self,
+        *,
+        id: str,
+        name: str,
+        data: dict[str, Any],
+        attempt: int,
+        report: ProgressSink,
+        max_attempts: int | None = None,
     ) -> None:
         self.id = id
         self.name = name
         self.data = data
         self.attempt = attempt
         """1 on the first run, 2 on the first retry, and so on."""
+        self.max_attempts = max_attempts
+        """The attempts the job has in all; None when the runner does not say (a test's job)."""
         self._report = report
+
+    @property
+    def is_last_attempt(self) -> bool:
+        """True when a failure now fails the job for good: a handler dead-letters its record
+        then, instead of leaving it for a retry that will not come."""
+        return self.max_attempts is not None and self.attempt >= self.max_attempts
 
     async def update_progress(self, value: Any) -> None:
         """Record progress (a number or a JSON object); readers see it through `Queue.get`."""
@@ -96,6 +111,29 @@ class PayloadRejectedError(ValueError):
     """`enqueue` refused the payload: too big, not JSON, or carrying something secret-looking."""
 
 
+@dataclasses.dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    """How often a job is tried and how long it waits between tries (exponential backoff).
+
+    A queue can hold one per job name (`make_queue(policies=…)`): an `enqueue` that does not
+    pass `attempts`/`backoff_s` gets its name's policy, so every producer of a job name (the
+    webhook receiver, the sweeper, a replay) retries it alike without repeating the numbers.
+    """
+
+    attempts: int = 5
+    backoff_s: float = 1.0
+
+    def resolve(self, attempts: int | None, backoff_s: float | None) -> tuple[int, float]:
+        """The caller's values where given, this policy's otherwise."""
+        return (
+            self.attempts if attempts is None else attempts,
+            self.backoff_s if backoff_s is None else backoff_s,
+        )
+
+
+DEFAULT_RETRY = RetryPolicy()
+
+
 class Queue(Protocol):
     """Adds jobs and reads their state. Payloads carry ids only; the database holds the rest."""
 
@@ -106,10 +144,13 @@ class Queue(Protocol):
         *,
         job_id: str | None = None,
         delay_s: float = 0,
-        attempts: int = 5,
-        backoff_s: float = 1.0,
+        attempts: int | None = None,
+        backoff_s: float | None = None,
     ) -> str:
-        """Add a job and return its id. With `job_id`, adding the same id twice adds one job."""
+        """Add a job and return its id. With `job_id`, adding the same id twice adds one job.
+
+        `attempts` and `backoff_s` default to the queue's policy for `name` (5 and 1 s when it
+        has none)."""
         ...
 
     async def get(self, job_id: str) -> JobInfo | None:

@@ -2,25 +2,64 @@
 
 Recording is INSERT … ON CONFLICT DO NOTHING, so concurrent redeliveries of the same webhook
 create exactly one row on both PostgreSQL and SQLite.
+
+An event's life: ``pending`` → ``processed``; or, when an attempt fails, ``failed`` (the queue
+retries it) and, after the last attempt, ``dead`` (the dead letters, until a replay puts it back
+to ``pending``). A failed or dead mark never overwrites ``processed``: once any run of an
+event succeeded, a straggling run's failure is history, not news.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import and_, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ghl_bridge.store._repo import Repository
+from ghl_bridge.store.audit import InvalidCursor
 from ghl_bridge.store.errors import NotFound, StoreError
 from ghl_bridge.store.models import EVENT_STATUSES, SIGNATURE_SCHEMES, WebhookEvent, new_id
 from ghl_bridge.store.types import require_aware
 
 MAX_ERROR_CHARS = 2000
 MAX_LIST_LIMIT = 1000
+# Statuses whose event still has work ahead of it in the queue: the sweeper watches these.
+UNSETTLED = ("pending", "failed")
+
+
+@dataclass(frozen=True, slots=True)
+class DeadPage:
+    """A page of dead events, newest dead first; ``next_cursor`` is None on the last page."""
+
+    events: Sequence[WebhookEvent]
+    next_cursor: str | None
+
+
+def _encode_cursor(event: WebhookEvent) -> str:
+    assert event.dead_at is not None  # a dead page holds dead events only
+    raw = f"{event.dead_at.isoformat()}|{event.id}".encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str) -> tuple[datetime, str]:
+    """``(dead_at, id)`` of the last event of the previous page. Raises `InvalidCursor`."""
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        at_text, event_id = raw.split("|", 1)
+        at = datetime.fromisoformat(at_text)
+        require_aware(at, "cursor")
+    except (binascii.Error, UnicodeDecodeError, ValueError) as exc:
+        raise InvalidCursor("not a cursor from a previous page") from exc
+    if not event_id.startswith("evt_"):
+        raise InvalidCursor("not a cursor from a previous page")
+    return at, event_id
 
 
 def _insert_ignoring_duplicate(session: AsyncSession, values: dict[str, Any]) -> Any:
@@ -121,6 +160,132 @@ class InboxRepo(Repository):
             retry_count=WebhookEvent.retry_count + 1,
             last_error=error[:MAX_ERROR_CHARS],
         )
+
+    async def _set_unless_processed(self, event_id: str, **values: Any) -> bool:
+        """Update the event unless it is processed; True if it changed. Raises `NotFound`."""
+        stmt = (
+            update(WebhookEvent)
+            .where(WebhookEvent.id == event_id, WebhookEvent.status != "processed")
+            .values(**values)
+            .returning(WebhookEvent.id)
+            .execution_options(synchronize_session=False)
+        )
+        async with self._sessions.begin() as session:
+            if (await session.execute(stmt)).scalar_one_or_none() is not None:
+                return True
+            if await session.get(WebhookEvent, event_id) is None:
+                raise NotFound("webhook event", event_id)
+        return False
+
+    async def record_failure(self, event_id: str, error: str, *, dead: bool) -> bool:
+        """Record a failed attempt: count it and keep the error (first 2,000 characters); the
+        event becomes ``failed`` (to be retried) or, with ``dead``, ``dead`` (dead-lettered).
+
+        A processed event is left as it is (returns False). ``error`` must be a description,
+        not a payload or token. Raises `NotFound`.
+        """
+        values: dict[str, Any] = {
+            "status": "dead" if dead else "failed",
+            "retry_count": WebhookEvent.retry_count + 1,
+            "last_error": error[:MAX_ERROR_CHARS],
+        }
+        if dead:
+            values["dead_at"] = self._clock()
+        return await self._set_unless_processed(event_id, **values)
+
+    async def mark_dead(self, event_id: str, error: str) -> bool:
+        """Dead-letter an event whose queue job gave up without an attempt being recorded (its
+        worker died during the last one); keeps the count. False if it is processed."""
+        return await self._set_unless_processed(
+            event_id, status="dead", dead_at=self._clock(), last_error=error[:MAX_ERROR_CHARS]
+        )
+
+    async def replay(
+        self, event_id: str, *, tenant_id: str | None
+    ) -> tuple[WebhookEvent, bool] | None:
+        """Put the event back to ``pending`` for another run and count the replay; returns it
+        and whether it changed, or None if there is no such event (of ``tenant_id``, when given:
+        None means any tenant, for operators).
+
+        An event already ``pending`` is returned unchanged: a run is queued already (or the
+        sweeper re-queues it), so replaying it twice queues it once. The retry count and last
+        error are kept as history.
+        """
+        where = [WebhookEvent.id == event_id]
+        if tenant_id is not None:
+            where.append(WebhookEvent.tenant_id == tenant_id)
+        stmt = (
+            update(WebhookEvent)
+            .where(*where, WebhookEvent.status != "pending")
+            .values(
+                status="pending",
+                processed_at=None,
+                dead_at=None,
+                replays=WebhookEvent.replays + 1,
+            )
+            .returning(WebhookEvent.id)
+            .execution_options(synchronize_session=False)
+        )
+        async with self._sessions.begin() as session:
+            changed = (await session.execute(stmt)).scalar_one_or_none() is not None
+            event = await session.scalar(select(WebhookEvent).where(*where))
+        return None if event is None else (event, changed)
+
+    async def dead_page(
+        self, *, tenant_id: str | None, limit: int = 50, cursor: str | None = None
+    ) -> DeadPage:
+        """Dead events, most recently dead first, ``limit`` (1-1000) at a time; pass
+        ``next_cursor`` back for the next page (keyset paging: events dying meanwhile neither
+        shift nor repeat a page). ``tenant_id`` None means every tenant. Raises `InvalidCursor`.
+        """
+        limit = max(1, min(limit, MAX_LIST_LIMIT))
+        stmt = (
+            select(WebhookEvent)
+            .where(WebhookEvent.status == "dead")
+            .order_by(WebhookEvent.dead_at.desc(), WebhookEvent.id.desc())
+        )
+        if tenant_id is not None:
+            stmt = stmt.where(WebhookEvent.tenant_id == tenant_id)
+        if cursor is not None:
+            at, event_id = _decode_cursor(cursor)
+            stmt = stmt.where(
+                or_(
+                    WebhookEvent.dead_at < at,
+                    and_(WebhookEvent.dead_at == at, WebhookEvent.id < event_id),
+                )
+            )
+        async with self._sessions() as session:
+            rows = (await session.scalars(stmt.limit(limit + 1))).all()
+        more = len(rows) > limit
+        rows = rows[:limit]
+        return DeadPage(rows, _encode_cursor(rows[-1]) if more else None)
+
+    async def unsettled_older_than(
+        self, seconds: float, limit: int = 100, *, after: tuple[datetime, str] | None = None
+    ) -> Sequence[WebhookEvent]:
+        """Pending and failed events received more than ``seconds`` ago, oldest first, from
+        just after ``after`` (``(received_at, id)`` of the last one seen) if given.
+
+        The sweeper checks that each still has a job in the queue; ``after`` lets it walk past
+        a long backlog of healthy ones instead of re-reading the same oldest batch.
+        """
+        cutoff = self._clock() - timedelta(seconds=seconds)
+        stmt = (
+            select(WebhookEvent)
+            .where(WebhookEvent.status.in_(UNSETTLED), WebhookEvent.received_at < cutoff)
+            .order_by(WebhookEvent.received_at, WebhookEvent.id)
+            .limit(max(1, min(limit, MAX_LIST_LIMIT)))
+        )
+        if after is not None:
+            at, event_id = after
+            stmt = stmt.where(
+                or_(
+                    WebhookEvent.received_at > at,
+                    and_(WebhookEvent.received_at == at, WebhookEvent.id > event_id),
+                )
+            )
+        async with self._sessions() as session:
+            return (await session.scalars(stmt)).all()
 
     async def mark_pending(self, event_id: str) -> None:
         """Put an event back to ``pending`` for a replay (keeps its retry count and last error).
