@@ -91,9 +91,9 @@ def test_rotate_moves_a_seeded_database_to_the_new_key(
 
     assert result.exit_code == 0, result.output
     lines = result.stdout.splitlines()
-    assert lines[0] == "active key 'B': 7 connection(s) to re-seal"
+    assert lines[0] == "active key 'B': 7 credential(s) to re-seal"
     assert lines[1:4] == ["re-sealed 3/7", "re-sealed 6/7", "re-sealed 7/7"]
-    assert "done: 7 connection(s) re-sealed under 'B'" in lines[4]
+    assert "done: 7 connection(s) and 0 subscription(s) re-sealed under 'B'" in lines[4]
     assert "'A' can be removed from GHL_BRIDGE_ENCRYPTION_KEYS" in lines[5]
     assert _opened_with_b_alone(db_url) == {location(i): access_token(i) for i in range(7)}
 
@@ -119,7 +119,7 @@ def test_status_shows_the_active_key_and_connections_per_key(
     cells = [re.findall(r"[\w()]+", line) for line in result.stdout.splitlines()]
     assert ["key", "id", "connections", "in", "ring"] in cells
     assert ["A", "3", "yes"] in cells  # key id, connections, in ring (not active)
-    assert "3 connection(s) to re-seal under 'B': run `ghl-bridge keys rotate`" in result.stdout
+    assert "3 credential(s) to re-seal under 'B': run `ghl-bridge keys rotate`" in result.stdout
 
     as_json = json.loads(_keys(monkeypatch, f"{SPEC_B},{SPEC_A}", "status", "--json").stdout)
     assert as_json["keys"] == [{"keyId": "A", "connections": 3, "inRing": True}]

@@ -16,7 +16,9 @@ from ghl_bridge.oauth.tokens import seal_context
 from ghl_bridge.store.connections import ConnectionRepo, Reseal
 from ghl_bridge.store.db import make_engine, make_sessionmaker
 from ghl_bridge.store.migrate import upgrade
-from ghl_bridge.store.models import Connection
+from ghl_bridge.store.models import Connection, Subscription
+from ghl_bridge.store.subscriptions import SubscriptionRepo
+from ghl_bridge.store.subscriptions import seal_context as sub_seal_context
 from ghl_bridge.store.tenants import TenantRepo
 from ghl_bridge.vault import KeyRing, Vault, VaultError
 
@@ -375,3 +377,35 @@ async def test_ten_thousand_connections(sessions: async_sessionmaker[AsyncSessio
     run = await rotate_and_verify(sessions, batch=500)
 
     assert (run.rows, run.remaining, run.wrong_values, run.still_needs_old_key) == (10_000, 0, 0, 0)
+
+
+async def test_subscription_signing_secrets_move_to_the_new_key_too(
+    sessions: async_sessionmaker[AsyncSession], tenant: str
+) -> None:
+    """Outbound-webhook secrets are sealed like tokens: a rotation that left them under the old
+    key would break every subscription the day the old key leaves the ring."""
+    old, new = Vault(RING_A), Vault(RING_BA)
+    subscriptions = SubscriptionRepo(sessions)
+    secrets = '[{"secret": "whsec_c2VjcmV0", "expiresAt": null}]'
+    for n in range(3):
+        sub_id = f"sub_rotation{n}"
+        await subscriptions.create(
+            Subscription(
+                id=sub_id,
+                tenant_id=tenant,
+                name=f"rule {n}",
+                event_types="*",
+                target_kind="webhook",
+                url="https://hooks.example.com/in",
+                secrets_sealed=old.seal(secrets, context=sub_seal_context(sub_id)),
+                scopes="read write",
+            )
+        )
+    rotator = KeyRotator(ConnectionRepo(sessions), new, subscriptions=subscriptions)
+    assert await rotator.remaining() == 3
+    report = await rotator.rotate(batch_size=2)
+    assert report.subscriptions == 3 and await rotator.remaining() == 0
+    b_alone = Vault(RING_B)
+    for row in await subscriptions.list(tenant):
+        assert row.secrets_sealed is not None
+        assert b_alone.unseal(row.secrets_sealed, context=sub_seal_context(row.id)) == secrets

@@ -54,13 +54,15 @@ async def _rotator(settings: Settings) -> AsyncIterator[KeyRotator]:
     from ghl_bridge.store.connections import ConnectionRepo
     from ghl_bridge.store.db import make_engine, make_sessionmaker
     from ghl_bridge.store.migrate import upgrade
+    from ghl_bridge.store.subscriptions import SubscriptionRepo
     from ghl_bridge.vault import Vault
 
     vault = Vault(resolve_keyring(settings))
     await upgrade(settings.database_url)
     engine = make_engine(settings.database_url)
     try:
-        yield KeyRotator(ConnectionRepo(make_sessionmaker(engine)), vault)
+        sessions = make_sessionmaker(engine)
+        yield KeyRotator(ConnectionRepo(sessions), vault, subscriptions=SubscriptionRepo(sessions))
     finally:
         await engine.dispose()
 
@@ -127,7 +129,7 @@ def keys_status(as_json: Annotated[bool, typer.Option("--json")] = False) -> Non
     out.print(table)
     if status.remaining:
         out.print(
-            f"{status.remaining} connection(s) to re-seal under {status.active_kid!r}:"
+            f"{status.remaining} credential(s) to re-seal under {status.active_kid!r}:"
             " run `ghl-bridge keys rotate`",
             highlight=False,
         )
@@ -155,7 +157,7 @@ def keys_rotate(
     async def work(rotator: KeyRotator) -> None:
         before = await rotator.status()
         out.print(
-            f"active key {before.active_kid!r}: {before.remaining} connection(s) to re-seal",
+            f"active key {before.active_kid!r}: {before.remaining} credential(s) to re-seal",
             highlight=False,
         )
         report = await rotator.rotate(batch_size=batch, progress=progress)
@@ -163,8 +165,8 @@ def keys_rotate(
             f", {report.conflicts} retried after a concurrent refresh" if report.conflicts else ""
         )
         out.print(
-            f"done: {report.resealed} connection(s) re-sealed under {report.active_kid!r}"
-            f"{retried}; none left under another key.",
+            f"done: {report.resealed} connection(s) and {report.subscriptions} subscription(s)"
+            f" re-sealed under {report.active_kid!r}{retried}; none left under another key.",
             highlight=False,
         )
         old = [kid for kid in before.ring_kids if kid != before.active_kid]

@@ -24,8 +24,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from ghl_bridge.oauth.tokens import seal_context
+from ghl_bridge.store import subscriptions as subs
 from ghl_bridge.store.connections import ConnectionRepo, KeyUsage, Reseal
-from ghl_bridge.store.models import Connection
+from ghl_bridge.store.models import Connection, Subscription
 from ghl_bridge.vault import Vault, VaultError
 from ghl_bridge.vault.sealing import VERSION
 
@@ -60,6 +61,8 @@ class RotationReport:
     conflicts: int
     """Re-seals that lost their compare-and-swap to a concurrent refresh (and were retried)."""
     passes: int
+    subscriptions: int = 0
+    """Outbound-webhook subscriptions whose signing secrets this run re-sealed."""
 
 
 @dataclass(frozen=True)
@@ -80,18 +83,30 @@ class KeyStatus:
 class KeyRotator:
     """Moves every connection's sealed tokens to the vault's active key."""
 
-    def __init__(self, repo: ConnectionRepo, vault: Vault, *, max_passes: int = MAX_PASSES) -> None:
+    def __init__(
+        self,
+        repo: ConnectionRepo,
+        vault: Vault,
+        *,
+        max_passes: int = MAX_PASSES,
+        subscriptions: subs.SubscriptionRepo | None = None,
+    ) -> None:
         if max_passes < 1:
             raise ValueError("max_passes must be at least 1")
         self._repo = repo
+        self._subscriptions = subscriptions
         self._vault = vault
         self._max_passes = max_passes
         self._kid = vault.active_kid
         self._prefix = f"{VERSION}.{self._kid}."
 
     async def remaining(self) -> int:
-        """Connections holding at least one credential not sealed under the active key."""
-        return await self._repo.count_not_sealed_under(self._kid, self._prefix)
+        """Rows (connections, and subscriptions' signing secrets) holding something not sealed
+        under the active key: the old key may leave the ring only when this is 0."""
+        left = await self._repo.count_not_sealed_under(self._kid, self._prefix)
+        if self._subscriptions is not None:
+            left += await self._subscriptions.count_sealed_not_under(self._prefix)
+        return left
 
     async def status(self) -> KeyStatus:
         """The active key id, connections per key id, and how many are left to re-seal."""
@@ -114,7 +129,7 @@ class KeyRotator:
         if batch_size < 1:
             raise ValueError("batch_size must be at least 1")
         self._refuse_unknown_keys(await self._repo.key_usage())
-        done = conflicts = 0
+        done = conflicts = secrets = 0
         total = await self.remaining()
         for number in range(1, self._max_passes + 1):
             after: str | None = None
@@ -125,12 +140,17 @@ class KeyRotator:
                 written = await self._repo.reseal_tokens([self._reseal(row) for row in rows])
                 done += len(written)
                 conflicts += len(rows) - len(written)
-                total = max(total, done)
+                total = max(total, done + secrets)
                 if progress is not None:
-                    progress(done, total)
+                    progress(done + secrets, total)
+            moved, lost = await self._reseal_subscriptions(batch_size)
+            secrets += moved
+            conflicts += lost
+            if progress is not None and moved:
+                progress(done + secrets, max(total, done + secrets))
             left = await self.remaining()
             if left == 0:
-                return RotationReport(self._kid, done, conflicts, number)
+                return RotationReport(self._kid, done, conflicts, number, secrets)
             total = done + left  # lost CAS races, or someone still sealing under an old key
         raise KeyRotationError(
             f"{left} connection(s) still hold credentials under another key after"
@@ -138,6 +158,34 @@ class KeyRotator:
             " Restart every serve and worker process with the new GHL_BRIDGE_ENCRYPTION_KEYS,"
             " then run `ghl-bridge keys rotate` again."
         )
+
+    async def _reseal_subscriptions(self, batch_size: int) -> tuple[int, int]:
+        """One pass over subscriptions' sealed signing secrets; (re-sealed, lost CAS)."""
+        repo = self._subscriptions
+        moved = lost = 0
+        after: str | None = None
+        while repo is not None and (
+            rows := await repo.sealed_not_under(self._prefix, after_id=after, limit=batch_size)
+        ):
+            after = rows[-1].id
+            for row in rows:
+                new = self._reseal_secrets(row)
+                if await repo.reseal_secrets(row.id, str(row.secrets_sealed), new):
+                    moved += 1
+                else:
+                    lost += 1
+        return moved, lost
+
+    def _reseal_secrets(self, row: Subscription) -> str:
+        sealed = str(row.secrets_sealed)
+        try:
+            return self._vault.reseal(sealed, context=subs.seal_context(row.id))
+        except VaultError:
+            raise KeyRotationError(
+                f"subscription {row.id}: its signing secrets do not open with the key ring (the"
+                " key that sealed them is missing or wrong). Add that key back to"
+                " GHL_BRIDGE_ENCRYPTION_KEYS (after the active key) and run again.",
+            ) from None
 
     def _refuse_unknown_keys(self, usage: Sequence[KeyUsage]) -> None:
         """Fail before writing anything if stored rows name a key id the ring lacks."""
