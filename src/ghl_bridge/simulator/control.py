@@ -2,7 +2,7 @@
 
 GET /_sim/seed · GET|POST|DELETE /_sim/webhooks · POST /_sim/webhooks/emit ·
 POST /_sim/webhooks/flush · GET /_sim/deliveries · GET|POST|DELETE /_sim/faults ·
-GET /_sim/journal
+GET /_sim/journal · POST /_sim/uninstall
 """
 
 from __future__ import annotations
@@ -17,7 +17,8 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from ghl_bridge.simulator.context import Simulator
-from ghl_bridge.simulator.errors import ApiError, GhlJSONResponse, unprocessable
+from ghl_bridge.simulator.errors import ApiError, GhlJSONResponse, bad_request, unprocessable
+from ghl_bridge.simulator.oauth import uninstall
 from ghl_bridge.simulator.seed import seed_summary
 
 __all__ = ["control_routes"]
@@ -113,6 +114,21 @@ async def add_fault(sim: Simulator, request: Request) -> Any:
     return {"id": fault.id}
 
 
+async def uninstall_app(sim: Simulator, request: Request) -> Any:
+    """A user removes the app in GHL's UI: `{"locationId"}` for one location, `{"companyId"}`
+    for the agency and all its locations."""
+    body = await _json_body(request)
+    location_id, company_id = body.get("locationId"), body.get("companyId")
+    given = [name for name in ("locationId", "companyId") if body.get(name) is not None]
+    if len(given) != 1 or not isinstance(body[given[0]], str) or not body[given[0]]:
+        raise unprocessable(["exactly one of locationId or companyId must be a non-empty string"])
+    try:
+        webhook_id = uninstall(sim, location_id, None if location_id else company_id)
+    except ValueError as exc:
+        raise bad_request(str(exc)) from exc
+    return {"webhookId": webhook_id}
+
+
 async def journal(sim: Simulator, request: Request) -> Any:
     return sim.journal.summary()
 
@@ -138,4 +154,5 @@ def control_routes() -> list[BaseRoute]:
         Route("/_sim/journal", _wrap(journal), methods=["GET"]),
         Route("/_sim/faults", _wrap(add_fault, 201), methods=["POST"]),
         Route("/_sim/faults", _wrap(clear_faults), methods=["DELETE"]),
+        Route("/_sim/uninstall", _wrap(uninstall_app), methods=["POST"]),
     ]

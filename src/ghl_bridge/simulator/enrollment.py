@@ -6,6 +6,10 @@ contact: workflow ids in `activeWorkflows` (which contacts search can filter on)
 in an internal list. Answers are `{succeded: true}` (sic; both spellings sent); adding a
 contact to a campaign is 201 per the spec. Unknown campaign/workflow ids are a 400 like other
 missing ids (wording ours; GHL's is unrecorded).
+
+A contact's campaign membership changing emits `CampaignStatusUpdate` (webhook-events.json):
+`templateId` is the campaign, `status` is `active` on enrolment and `removed` on removal. GHL
+documents only `paused` as an example value, so these two words are the simulator's choice.
 """
 
 from __future__ import annotations
@@ -41,6 +45,17 @@ def _touch(call: Call, contact: Record, key: str, ids: list[str]) -> None:
     contact["dateUpdated"] = iso_ms(call.sim.now())
 
 
+def _campaign_status(call: Call, contact: Record, campaign_id: str, status: str) -> None:
+    fields = {
+        "id": call.state.ids.ghl_id(),
+        "contactId": contact["id"],
+        "status": status,
+        "templateId": campaign_id,
+        "dateAdded": iso_ms(call.sim.now()),
+    }
+    call.emit("CampaignStatusUpdate", contact["locationId"], fields)
+
+
 async def get_campaigns(call: Call) -> Response:
     location_id = query_location(call)
     status = call.query("status")
@@ -63,6 +78,7 @@ async def add_to_campaign(call: Call) -> Response:
     current = list(contact.get(_CAMPAIGNS_KEY, []))
     if campaign["id"] not in current:
         _touch(call, contact, _CAMPAIGNS_KEY, [*current, campaign["id"]])
+        _campaign_status(call, contact, campaign["id"], "active")
     return call.respond(SUCCEEDED)
 
 
@@ -71,12 +87,17 @@ async def remove_from_campaign(call: Call) -> Response:
     campaign = _target(call, "campaigns", "campaignId", contact)
     current = list(contact.get(_CAMPAIGNS_KEY, []))
     _touch(call, contact, _CAMPAIGNS_KEY, [c for c in current if c != campaign["id"]])
+    if campaign["id"] in current:
+        _campaign_status(call, contact, campaign["id"], "removed")
     return call.respond(SUCCEEDED)
 
 
 async def remove_from_all_campaigns(call: Call) -> Response:
     contact = contact_for_call(call)
+    current = list(contact.get(_CAMPAIGNS_KEY, []))
     _touch(call, contact, _CAMPAIGNS_KEY, [])
+    for campaign_id in current:
+        _campaign_status(call, contact, campaign_id, "removed")
     return call.respond(SUCCEEDED)
 
 

@@ -1,5 +1,5 @@
 """Scripted failures (`/_sim/faults`): latency, status codes, timeouts, dropped connections,
-forced 429s and dropped webhooks.
+forced 429s, and webhook deliveries dropped, duplicated, delayed or reordered.
 
 Faults are consulted in the order they were added. A counted fault fires `count` times on the
 requests (or webhook deliveries) it matches, then is spent. A fault with a `probability` fires
@@ -10,19 +10,30 @@ count is given, else for ever — the weather of a bad GHL day rather than one s
 `status` and `drop` faults may strike `"after": true`: the handler runs and its write lands,
 then the answer is replaced by the error or lost with the connection — the case that makes a
 blind retry of a create write twice.
+
+Webhook faults act on one delivery (one event to one target URL) and may match on
+`eventType` and `locationId`. `drop_webhook` loses it (GHL's lost events, which only
+reconciliation recovers); `duplicate_webhook` sends the same signed bytes twice, `delayMs`
+apart; `delay_webhook` holds it `delayMs` first; `reorder_webhook` holds matching deliveries
+until `window` of them are waiting, then sends them one after another in a shuffled order
+(never the original one); a flush releases a part-filled window. A fault given its own
+`seed` draws its probability from its own generator, so a test's share of dropped events does
+not depend on what else was armed.
 """
 
 from __future__ import annotations
 
 import random
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 __all__ = ["REQUEST_KINDS", "Fault", "FaultBook", "FaultMatch"]
 
+T = TypeVar("T")
 REQUEST_KINDS = frozenset({"latency", "status", "timeout", "drop", "rate_limit"})
-WEBHOOK_KINDS = frozenset({"drop_webhook"})
-_DEFAULT_DELAY_MS = {"latency": 1_000, "timeout": 100_000}  # 100 s: Cloudflare's origin timeout
+WEBHOOK_KINDS = frozenset({"drop_webhook", "duplicate_webhook", "delay_webhook", "reorder_webhook"})
+# timeout: 100 s, Cloudflare's origin timeout
+_DEFAULT_DELAY_MS = {"latency": 1_000, "timeout": 100_000, "delay_webhook": 1_000}
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,11 +41,20 @@ class FaultMatch:
     method: str | None = None
     path_prefix: str | None = None
     location_id: str | None = None
+    event_type: str | None = None
 
-    def accepts(self, method: str | None, path: str | None, location_id: str | None) -> bool:
+    def accepts(
+        self,
+        method: str | None,
+        path: str | None,
+        location_id: str | None,
+        event_type: str | None = None,
+    ) -> bool:
         if self.method and method and self.method.upper() != method.upper():
             return False
         if self.path_prefix and not (path or "").startswith(self.path_prefix):
+            return False
+        if self.event_type and self.event_type != event_type:
             return False
         return not (self.location_id and self.location_id != location_id)
 
@@ -49,6 +69,9 @@ class Fault:
     match: FaultMatch
     probability: float | None = None
     after: bool = False
+    window: int = 2  # reorder_webhook: deliveries held before they are released shuffled
+    seed: int | None = None
+    dice: random.Random | None = None  # its own generator when it has its own seed
     fired: int = 0
 
     @property
@@ -70,10 +93,13 @@ class Fault:
             "delayMs": self.delay_ms,
             "probability": self.probability,
             "after": self.after,
+            "window": self.window,
+            "seed": self.seed,
             "match": {
                 "method": self.match.method,
                 "pathPrefix": self.match.path_prefix,
                 "locationId": self.match.location_id,
+                "eventType": self.match.event_type,
             },
         }
 
@@ -95,15 +121,24 @@ class FaultBook:
         match = spec.get("match") or {}
         probability = spec.get("probability")
         count = spec.get("count", None if probability is not None else 1)
+        seed = spec.get("seed")
         fault = Fault(
             id=f"fault_{self._next_id}",
             kind=kind,
             count=None if count is None else int(count),
             status=int(spec.get("status", 429 if kind == "rate_limit" else 503)),
             delay_ms=int(spec.get("delayMs", _DEFAULT_DELAY_MS.get(kind, 0))),
-            match=FaultMatch(match.get("method"), match.get("pathPrefix"), match.get("locationId")),
+            match=FaultMatch(
+                match.get("method"),
+                match.get("pathPrefix"),
+                match.get("locationId"),
+                match.get("eventType"),
+            ),
             probability=None if probability is None else float(probability),
             after=bool(spec.get("after", False)),
+            window=int(spec.get("window", 2)),
+            seed=seed,
+            dice=None if seed is None else random.Random(f"{seed}:fault"),  # noqa: S311
         )
         self._next_id += 1
         self._faults.append(fault)
@@ -121,19 +156,34 @@ class FaultBook:
         """The first armed request fault matching this request, counted as fired."""
         return self._take(REQUEST_KINDS, method, path, location_id)
 
-    def take_webhook(self, location_id: str | None) -> Fault | None:
-        """The first armed `drop_webhook` fault for a delivery to this location, counted."""
-        return self._take(WEBHOOK_KINDS, None, None, location_id)
+    def take_webhook(self, location_id: str | None, event_type: str | None = None) -> Fault | None:
+        """The first armed webhook fault that fires for one delivery of this event, counted."""
+        return self._take(WEBHOOK_KINDS, None, None, location_id, event_type)
+
+    def shuffled(self, fault: Fault, items: list[T]) -> list[T]:
+        """`items` in an order drawn from the fault's (or the book's) generator, never the
+        original order when there are two or more distinct positions to swap."""
+        order = list(items)
+        (fault.dice or self._dice).shuffle(order)
+        if len(order) > 1 and all(a is b for a, b in zip(order, items, strict=True)):
+            order.reverse()
+        return order
 
     def _take(
-        self, kinds: frozenset[str], method: str | None, path: str | None, location_id: str | None
+        self,
+        kinds: frozenset[str],
+        method: str | None,
+        path: str | None,
+        location_id: str | None,
+        event_type: str | None = None,
     ) -> Fault | None:
         for fault in self._faults:
             if not (fault.kind in kinds and fault.live):
                 continue
-            if not fault.match.accepts(method, path, location_id):
+            if not fault.match.accepts(method, path, location_id, event_type):
                 continue
-            if fault.probability is not None and self._dice.random() >= fault.probability:
+            dice = fault.dice or self._dice
+            if fault.probability is not None and dice.random() >= fault.probability:
                 continue
             fault.fired += 1
             return fault
@@ -147,7 +197,7 @@ def _spec_errors(spec: Any) -> list[str]:
     if spec.get("kind") not in REQUEST_KINDS | WEBHOOK_KINDS:
         kinds = ", ".join(sorted(REQUEST_KINDS | WEBHOOK_KINDS))
         errors.append(f"kind must be one of the following values: {kinds}")
-    for name in ("count", "status", "delayMs"):
+    for name in ("count", "status", "delayMs", "seed"):
         value = spec.get(name)
         if value is not None and (
             isinstance(value, bool) or not isinstance(value, int) or value < 0
@@ -168,10 +218,24 @@ def _spec_errors(spec: Any) -> list[str]:
         errors.append("after must be a boolean value")
     elif after and spec.get("kind") not in ("status", "drop"):
         errors.append("after applies to status and drop faults only")
-    match = spec.get("match")
-    if match is not None and not isinstance(match, dict):
-        errors.append("match must be an object")
-    elif isinstance(match, dict):
-        unknown = set(match) - {"method", "pathPrefix", "locationId"}
-        errors.extend(f"property match.{name} should not exist" for name in sorted(unknown))
+    window = spec.get("window")
+    if window is not None and (isinstance(window, bool) or not isinstance(window, int)
+                               or not 2 <= window <= 1000):  # fmt: skip
+        errors.append("window must be an integer from 2 to 1000")
+    elif window is not None and spec.get("kind") != "reorder_webhook":
+        errors.append("window applies to reorder_webhook faults only")
+    errors.extend(_match_errors(spec.get("match"), spec.get("kind") in WEBHOOK_KINDS))
+    return errors
+
+
+def _match_errors(match: Any, webhook: bool) -> list[str]:
+    if match is None:
+        return []
+    if not isinstance(match, dict):
+        return ["match must be an object"]
+    allowed = {"locationId", "eventType"} if webhook else {"method", "pathPrefix", "locationId"}
+    errors = [f"property match.{name} should not exist" for name in sorted(set(match) - allowed)]
+    for name in sorted(set(match) & allowed):
+        if not isinstance(match[name], str) or not match[name]:
+            errors.append(f"match.{name} must be a non-empty string")
     return errors

@@ -3,6 +3,9 @@
 `chooselocation` normally shows GHL's consent page; here it approves at once and redirects with a
 code. Simulator extensions: `locationId=<id>` picks the sub-account, `userType=Company` makes an
 agency install (default: the first location). Each install also emits GHL's `INSTALL` webhook.
+
+`uninstall` is what a user removing the app in GHL's UI does (the control API's
+`POST /_sim/uninstall`): the install and its OAuth tokens are gone, and `UNINSTALL` is sent.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ from urllib.parse import urlencode, urlsplit, urlunsplit
 from starlette.responses import RedirectResponse, Response
 
 from ghl_bridge.simulator.auth import require_company
-from ghl_bridge.simulator.context import Call
+from ghl_bridge.simulator.context import Call, Simulator
 from ghl_bridge.simulator.errors import bad_request, forbidden, oauth_error, unprocessable
 from ghl_bridge.simulator.gate import Endpoint
 from ghl_bridge.simulator.state import AuthCode, SimState, UserType
@@ -75,6 +78,40 @@ def _record_install(call: Call, location_id: str | None, scopes: frozenset[str])
         "isWhitelabelCompany": False,
     }
     call.emit("INSTALL", location_id, event)
+
+
+def uninstall(sim: Simulator, location_id: str | None, company_id: str | None) -> str:
+    """Remove the app from one location, or (`company_id`) from the agency and every location;
+    revoke the OAuth tokens and refresh tokens it had; emit `UNINSTALL`. Returns its webhookId.
+
+    Raises ValueError when the app is not installed there (PITs are not app installs: kept)."""
+    state = sim.state
+    if location_id is not None:
+        if location_id not in state.installs:
+            raise ValueError(f"the app is not installed in location {location_id}")
+        del state.installs[location_id]
+        state.granted_scopes.pop(location_id, None)
+        gone = {location_id}
+    elif company_id == state.agency.company_id and (
+        state.company_installed_at is not None or state.installs
+    ):
+        gone = {*state.installs, company_id}
+        state.installs.clear()
+        state.granted_scopes.clear()
+        state.company_installed_at = None
+    else:
+        raise ValueError(f"the app is not installed for company {company_id}")
+    for value, token in list(state.tokens.items()):
+        if token.kind == "oauth" and (token.location_id or token.company_id) in gone:
+            del state.tokens[value]
+    for value, grant in list(state.refresh_grants.items()):
+        if (grant.location_id or grant.company_id) in gone:
+            del state.refresh_grants[value]
+    # A location uninstall names the location; an agency uninstall the company (ghl-facts §4.5).
+    event = {"appId": state.app.app_id}
+    if location_id is None:
+        event["companyId"] = state.agency.company_id
+    return sim.webhooks.emit("UNINSTALL", location_id, event)
 
 
 async def choose_location(call: Call) -> Response:
