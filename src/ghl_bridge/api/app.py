@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
 
 from ghl_bridge.api import errors
 from ghl_bridge.api.limits import BodySizeLimit
@@ -23,9 +24,35 @@ from ghl_bridge.api.routes import (
     subscriptions,
     triggers,
 )
-from ghl_bridge.api.routes.webhooks import receive_webhook
+from ghl_bridge.api.routes.webhooks import (
+    WEBHOOK_PATHS,
+    receive_webhook,
+    webhook_endpoint,
+    webhook_target,
+)
 from ghl_bridge.config import Settings
 from ghl_bridge.runtime import Runtime
+
+
+class BridgeApp(FastAPI):
+    """FastAPI with GHL's webhook deliveries dispatched in front of it.
+
+    A POST to a webhook path goes straight to the raw ASGI receiver: no telemetry wrapper,
+    middleware, exception handlers or route matching, which cost about a third of a delivery's
+    CPU (docs/benchmarks.md). Everything else, the lifespan included, is FastAPI's as usual.
+    """
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if (
+            scope["type"] == "http"
+            and scope["method"] == "POST"
+            and not self.root_path
+            and webhook_target(scope["path"])[0]
+        ):
+            scope["app"] = self
+            await receive_webhook(scope, receive, send)
+            return
+        await super().__call__(scope, receive, send)
 
 
 def create_app(
@@ -48,7 +75,7 @@ def create_app(
         finally:
             await owned.close()
 
-    app = FastAPI(
+    app = BridgeApp(
         title="ghl-bridge",
         version="0.1.0",
         summary="GoHighLevel actions, connections and reliable webhooks for workflows.",
@@ -64,8 +91,8 @@ def create_app(
         # Every route of these takes a tenant API key; the document says what that can answer.
         app.include_router(module.router, responses=errors.AUTHENTICATED)
     app.include_router(connections.oauth_router)
-    for path in ("/webhooks/ghl", "/webhooks/ghl/{location_id}"):
-        # First in the table: GHL's deliveries are the hot path, matched before ~40 API routes.
-        app.router.routes.insert(0, Route(path, receive_webhook, methods=["POST"]))
+    for path in WEBHOOK_PATHS:
+        # BridgeApp answers POSTs to these before routing; in the table for 405s and listings.
+        app.router.routes.insert(0, Route(path, webhook_endpoint, methods=["POST"]))
     app.add_middleware(BodySizeLimit)
     return app

@@ -6,6 +6,7 @@ Settings are read here, once, from the environment (GHL_BRIDGE_*), and passed do
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import sys
 from typing import Annotated
@@ -60,8 +61,13 @@ def serve(
 
     settings = load_settings()
     logs.configure(json=settings.env == "prod")
+    from ghl_bridge.cli.servers import quiet_webhook_access_log
+
     app = create_app(settings, with_worker=not no_worker)
-    uvicorn.run(app, host=host, port=port, log_level="info")
+    config = uvicorn.Config(app, host=host, port=port, log_level="info")  # configures logging
+    quiet_webhook_access_log()
+    with contextlib.suppress(KeyboardInterrupt):  # as uvicorn.run does
+        uvicorn.Server(config).run()
 
 
 @app.command()

@@ -4,12 +4,40 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import signal
 import socket
 from collections.abc import Generator, Sequence
 
 import uvicorn
 from starlette.types import ASGIApp
+
+
+class WebhookAccessFilter(logging.Filter):
+    """Drops uvicorn's access-log line for each accepted GHL delivery.
+
+    At thousands of deliveries a second the line costs as much as routing the request did,
+    and each one is already counted (``ghl_webhooks_received``) and stored; refused
+    deliveries and every other request are still logged.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args
+        if not isinstance(args, tuple) or len(args) != 5:
+            return True
+        _client, method, path, _version, status = args
+        if method != "POST" or status != 200 or not isinstance(path, str):
+            return True
+        from ghl_bridge.api.routes.webhooks import webhook_target
+
+        return not webhook_target(path.partition("?")[0])[0]
+
+
+def quiet_webhook_access_log() -> None:
+    """Install `WebhookAccessFilter` on uvicorn's access logger (after uvicorn configured it)."""
+    logger = logging.getLogger("uvicorn.access")
+    if not any(isinstance(f, WebhookAccessFilter) for f in logger.filters):
+        logger.addFilter(WebhookAccessFilter())
 
 
 class QuietServer(uvicorn.Server):
