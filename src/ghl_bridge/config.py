@@ -68,6 +68,11 @@ class Settings(BaseSettings):
     # try; 10 and 2 s retry for about 17 minutes). Then the event is dead-lettered for a replay.
     webhook_attempts: int = 10
     webhook_backoff_s: float = 2.0
+    # Webhook events processed at once per worker process (the in-process queue claims and
+    # records up to that many jobs per transaction). With the worker inside `serve`, more is
+    # not free: at 16 the bench processed 20-50% more events/s but ingested ~35% fewer
+    # deliveries/s (docs/benchmarks.md); a separate `worker` process can take more.
+    event_worker_concurrency: int = Field(default=4, ge=1, le=256)
     trusted_proxies: str = ""
     admin_token: SecretStr | None = None
     # Outbound webhooks (subscriptions): loopback/private targets and plain http are refused

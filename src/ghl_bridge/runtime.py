@@ -239,6 +239,9 @@ class Runtime:
                 sessionmaker=self.sessions,
                 redis_url=self.settings.redis_url,
                 prefix=self.settings.queue_prefix,
+                concurrency=(
+                    self.settings.event_worker_concurrency if queue_name == EVENTS_QUEUE else None
+                ),
             )
             self.workers.append(worker)
             self._tasks.append(asyncio.create_task(worker.run(), name=f"worker:{queue_name}"))

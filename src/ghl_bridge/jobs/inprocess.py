@@ -30,7 +30,7 @@ from ghl_bridge.jobs.port import (
     RetryPolicy,
     backoff_delay_s,
 )
-from ghl_bridge.store.jobs import JobRecord, JobRepo
+from ghl_bridge.store.jobs import JobChange, JobRecord, JobRepo
 from ghl_bridge.store.types import utcnow
 
 _log = structlog.get_logger(__name__)
@@ -164,8 +164,12 @@ class InProcessWorker:
     """`WorkerRunner` for an `InProcessQueue`: one dispatcher claims, up to `concurrency` run.
 
     The dispatcher claims as many due jobs as there are free slots in one transaction, so an
-    enqueue wakes one claim, not one per slot (on SQLite every claim is a write). A running
-    job's lease is renewed every `lease_s / 3`, so only a dead worker's jobs expire.
+    enqueue wakes one claim, not one per slot (on SQLite every claim is a write). Outcomes are
+    group-committed the same way: a finished job hands its outcome to one recorder task, which
+    writes everything handed in while its previous commit ran in one transaction, and the job
+    keeps its slot (and its lease, renewed every `lease_s / 3`) until its outcome is committed.
+    So a job is complete only once its handler returned and that was written; a worker that
+    dies first leaves the job active, its lease expires and the job is taken again.
     """
 
     def __init__(
@@ -192,6 +196,9 @@ class InProcessWorker:
         self._slot_free = asyncio.Event()
         self._busy = 0
         self._running = False
+        self._outcomes: list[tuple[str, JobChange, asyncio.Future[bool]]] = []
+        self._outcome_ready = asyncio.Event()
+        self._claiming = False
 
     async def run(self) -> None:
         """Run the worker tasks until `stop()`.
@@ -203,9 +210,15 @@ class InProcessWorker:
         if self._stopping.is_set():
             return  # stopped before it ever ran: a stopped worker stays stopped
         self._running = True
+        self._claiming = True
         try:
             async with asyncio.TaskGroup() as group:
-                await self._dispatch(group)
+                group.create_task(self._record_outcomes())
+                try:
+                    await self._dispatch(group)
+                finally:
+                    self._claiming = False  # no job can be handed out any more
+                    self._outcome_ready.set()
         finally:
             self._running = False
             self._stopped.set()
@@ -249,16 +262,65 @@ class InProcessWorker:
         finally:
             self._busy -= 1
             self._slot_free.set()
+            self._outcome_ready.set()  # the recorder may be waiting for the last job to end
 
     async def _execute(self, record: JobRecord) -> None:
         if record.attempts_made >= record.max_attempts:
             reason = "the worker running the last attempt stopped before recording an outcome"
-            await self._repo.fail(record.id, reason, None, count_attempt=False)
+            await self._record(record.id, self._repo.failed(reason, None, count_attempt=False))
             return
         async with self._lease_kept(record.id):
             outcome = await self._attempt(record)
-        if not await self._save(record, outcome):
+            recorded = await self._record(record.id, self._change(record, outcome))
+        if not recorded:
             _log.warning("job outcome not recorded: job no longer active", job_id=record.id)
+
+    async def _record(self, job_id: str, change: JobChange) -> bool:
+        """Hand an outcome to the recorder; True once committed, False if the job was no
+        longer active; raises if it could not be written."""
+        done: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        self._outcomes.append((job_id, change, done))
+        self._outcome_ready.set()
+        return await done
+
+    async def _record_outcomes(self) -> None:
+        """The recorder: one transaction per batch of outcomes; ends once the dispatcher has
+        stopped and every job it handed out has its outcome written."""
+        while True:
+            if not self._outcomes:
+                if not self._claiming and self._busy == 0:
+                    return
+                self._outcome_ready.clear()
+                await self._outcome_ready.wait()
+                continue
+            batch, self._outcomes = self._outcomes, []
+            await self._write(batch)
+
+    async def _write(self, batch: list[tuple[str, JobChange, asyncio.Future[bool]]]) -> None:
+        try:
+            applied = await self._repo.record([(job_id, change) for job_id, change, _ in batch])
+        except Exception as exc:
+            if len(batch) == 1:
+                _settle(batch[0][2], exc)
+                return
+            # One bad row must not sink the others': write them one by one.
+            for item in batch:
+                await self._write([item])
+            return
+        for (_, _, done), ok in zip(batch, applied, strict=True):
+            _settle(done, ok)
+
+    def _change(self, record: JobRecord, outcome: Outcome) -> JobChange:
+        if isinstance(outcome, Completed):
+            return self._repo.completed(outcome.result_json)
+        now = self._clock()
+        if isinstance(outcome, Parked):
+            return self._repo.parked(now + timedelta(seconds=outcome.delay_s))
+        failures = record.attempts_made + 1
+        retry_at = None
+        if not outcome.permanent and failures < record.max_attempts:
+            retry_at = now + timedelta(seconds=backoff_delay_s(record.backoff_s, failures))
+        return self._repo.failed(outcome.reason, retry_at)
 
     async def _attempt(self, record: JobRecord) -> Outcome:
         data = json.loads(record.data_json)
@@ -277,18 +339,6 @@ class InProcessWorker:
             max_attempts=record.max_attempts,
         )
         return await run_attempt(self._handlers, self._queue.name, job)
-
-    async def _save(self, record: JobRecord, outcome: Outcome) -> bool:
-        now = self._clock()
-        if isinstance(outcome, Completed):
-            return await self._repo.complete(record.id, outcome.result_json)
-        if isinstance(outcome, Parked):
-            return await self._repo.park(record.id, now + timedelta(seconds=outcome.delay_s))
-        failures = record.attempts_made + 1
-        retry_at = None
-        if not outcome.permanent and failures < record.max_attempts:
-            retry_at = now + timedelta(seconds=backoff_delay_s(record.backoff_s, failures))
-        return await self._repo.fail(record.id, outcome.reason, retry_at)
 
     @contextlib.asynccontextmanager
     async def _lease_kept(self, job_id: str) -> AsyncIterator[None]:
@@ -310,3 +360,12 @@ class InProcessWorker:
             renewer.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await renewer
+
+
+def _settle(done: asyncio.Future[bool], result: bool | BaseException) -> None:
+    if done.done():  # its job was cancelled (a forced shutdown)
+        return
+    if isinstance(result, BaseException):
+        done.set_exception(result)
+    else:
+        done.set_result(result)

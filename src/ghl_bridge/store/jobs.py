@@ -1,7 +1,8 @@
 """The job-row repository behind the in-process queue (embedded mode, DESIGN §2).
 
-Every state change is one short transaction, and claiming is one atomic UPDATE, so any number
-of workers (tasks or processes) can share the table:
+Every state change is one short transaction (a worker's batch of outcomes shares one, see
+`JobRepo.record`), and claiming is one atomic UPDATE, so any number of workers (tasks or
+processes) can share the table:
 - PostgreSQL: the due rows are picked in a CTE with `FOR UPDATE SKIP LOCKED`, so concurrent
   claimers skip each other's rows instead of queueing behind them or taking the same one.
 - SQLite: there is a single writer, so `UPDATE … RETURNING` over a subselect is atomic on its
@@ -18,10 +19,11 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any, Final
 
-from sqlalchemy import ColumnElement, RowMapping, and_, case, or_, select, update
+from sqlalchemy import ColumnElement, RowMapping, Update, and_, case, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -29,6 +31,8 @@ from ghl_bridge.store._repo import Repository
 from ghl_bridge.store.models import JobRow, new_id
 
 _ENVELOPE_KEYS: Final = frozenset({"payload", "backoff_s"})
+# The column values one state transition of an active job sets (see `JobRepo.record`).
+JobChange = dict[str, Any]
 DEFAULT_BACKOFF_S: Final = 1.0
 
 
@@ -184,15 +188,7 @@ class JobRepo(Repository):
 
     async def complete(self, job_id: str, result_json: str) -> bool:
         """Record success. Applies only to an active job (a straggler cannot undo an outcome)."""
-        now = self._clock()
-        return await self._transition(
-            job_id,
-            status="completed",
-            result=result_json,
-            attempts_made=JobRow.attempts_made + 1,
-            locked_until=None,
-            finished_at=now,
-        )
+        return await self._transition(job_id, **self.completed(result_json))
 
     async def fail(
         self, job_id: str, reason: str, retry_at: datetime | None, *, count_attempt: bool = True
@@ -201,16 +197,51 @@ class JobRepo(Repository):
 
         `count_attempt=False` is for an attempt already counted when its lease was reclaimed.
         """
-        common: dict[str, Any] = {"failed_reason": reason, "locked_until": None}
-        if count_attempt:
-            common["attempts_made"] = JobRow.attempts_made + 1
-        if retry_at is not None:
-            return await self._transition(job_id, status="waiting", run_at=retry_at, **common)
-        return await self._transition(job_id, status="failed", finished_at=self._clock(), **common)
+        return await self._transition(
+            job_id, **self.failed(reason, retry_at, count_attempt=count_attempt)
+        )
 
     async def park(self, job_id: str, run_at: datetime) -> bool:
         """Put an active job back to waiting until `run_at` without using an attempt."""
-        return await self._transition(job_id, status="waiting", run_at=run_at, locked_until=None)
+        return await self._transition(job_id, **self.parked(run_at))
+
+    def completed(self, result_json: str) -> JobChange:
+        """The change `complete` makes, for `record` to apply with others."""
+        return {
+            "status": "completed",
+            "result": result_json,
+            "attempts_made": JobRow.attempts_made + 1,
+            "locked_until": None,
+            "finished_at": self._clock(),
+        }
+
+    def failed(
+        self, reason: str, retry_at: datetime | None, *, count_attempt: bool = True
+    ) -> JobChange:
+        """The change `fail` makes, for `record` to apply with others."""
+        change: JobChange = {"failed_reason": reason, "locked_until": None}
+        if count_attempt:
+            change["attempts_made"] = JobRow.attempts_made + 1
+        if retry_at is not None:
+            return {**change, "status": "waiting", "run_at": retry_at}
+        return {**change, "status": "failed", "finished_at": self._clock()}
+
+    @staticmethod
+    def parked(run_at: datetime) -> JobChange:
+        """The change `park` makes, for `record` to apply with others."""
+        return {"status": "waiting", "run_at": run_at, "locked_until": None}
+
+    async def record(self, changes: Sequence[tuple[str, JobChange]]) -> list[bool]:
+        """Apply several jobs' outcomes in one transaction: one commit for a batch, not one
+        per job. Each applies only to a job that is still active, as in `complete`; the
+        answer says, per change, whether it did. All or nothing: on an error none applied."""
+        now = self._clock()
+        applied = []
+        async with self._sessions.begin() as session:
+            for job_id, change in changes:
+                stmt = _transition_stmt(job_id, {"updated_at": now, **change})
+                applied.append((await session.execute(stmt)).scalar_one_or_none() is not None)
+        return applied
 
     async def set_progress(self, job_id: str, progress_json: str) -> bool:
         """Store the handler's latest progress report."""
@@ -260,15 +291,19 @@ class JobRepo(Repository):
 
     async def _transition(self, job_id: str, **values: Any) -> bool:
         """Update an `active` job; False when it is not (finished, reclaimed or unknown)."""
-        stmt = (
-            update(JobRow)
-            .where(JobRow.id == job_id, JobRow.status == "active")
-            .values(updated_at=self._clock(), **values)
-            .returning(JobRow.id)
-            .execution_options(synchronize_session=False)
-        )
+        stmt = _transition_stmt(job_id, {"updated_at": self._clock(), **values})
         async with self._sessions.begin() as session:
             return (await session.execute(stmt)).scalar_one_or_none() is not None
+
+
+def _transition_stmt(job_id: str, values: JobChange) -> Update:
+    return (
+        update(JobRow)
+        .where(JobRow.id == job_id, JobRow.status == "active")
+        .values(**values)
+        .returning(JobRow.id)
+        .execution_options(synchronize_session=False)
+    )
 
 
 def _due(queue: str, now: datetime) -> ColumnElement[bool]:

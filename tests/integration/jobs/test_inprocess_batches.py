@@ -1,0 +1,108 @@
+"""Batched outcomes of the in-process queue: one transaction per batch, never before the
+handler returned, and nothing a straggler can undo (SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine
+from tests.integration.jobs.harness import migrated_engine, wait_for_state
+
+from ghl_bridge.jobs import InProcessQueue, InProcessWorker, Job
+from ghl_bridge.store.db import make_sessionmaker
+
+QUEUE = "batch-test"
+
+
+@pytest.fixture
+async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
+    built = await migrated_engine(database_url)
+    yield built
+    await built.dispose()
+
+
+async def test_record_applies_each_outcome_to_active_jobs_only(engine: AsyncEngine) -> None:
+    queue = InProcessQueue(make_sessionmaker(engine), QUEUE)
+    ids = [await queue.enqueue("work", {"n": n}) for n in range(4)]
+    claimed = await queue.repo.claim(QUEUE, datetime.now(UTC), lease_s=30, limit=3)
+    assert sorted(r.id for r in claimed) == sorted(ids[:3])
+    later = datetime.now(UTC) + timedelta(hours=1)
+    repo = queue.repo
+    applied = await repo.record(
+        [
+            (ids[0], repo.completed('"done"')),
+            (ids[1], repo.failed("boom", later)),
+            (ids[2], repo.failed("gone for good", None)),
+            (ids[3], repo.completed('"never claimed"')),  # waiting, not active: left alone
+        ]
+    )
+    assert applied == [True, True, True, False]
+    states = [(await queue.get(job_id)) for job_id in ids]
+    assert [info.state if info else None for info in states] == [
+        "completed",
+        "delayed",
+        "failed",
+        "waiting",
+    ]
+    assert states[0] is not None and states[0].result == "done"
+    assert states[1] is not None and states[1].attempts_made == 1
+    # A second outcome for a finished job is a no-op, in a batch as alone.
+    assert await repo.record([(ids[0], repo.failed("late", None))]) == [False]
+
+
+async def test_no_job_is_complete_before_its_handler_returned(engine: AsyncEngine) -> None:
+    queue = InProcessQueue(make_sessionmaker(engine), QUEUE)
+    release = asyncio.Event()
+    started: set[str] = set()
+    all_slots_busy = asyncio.Event()
+    ids = [await queue.enqueue("work", {"n": n}) for n in range(24)]
+
+    async def handler(job: Job) -> int:
+        started.add(job.id)
+        if len(started) >= 8:
+            all_slots_busy.set()
+        await release.wait()
+        return int(job.data["n"])
+
+    worker = InProcessWorker(queue, {"work": handler}, concurrency=8, poll_interval_s=0.02)
+    task = asyncio.create_task(worker.run())
+    try:
+        await asyncio.wait_for(all_slots_busy.wait(), 10)
+        infos = [await queue.get(job_id) for job_id in ids]
+        assert {info.state for info in infos if info} <= {"active", "waiting"}
+        release.set()
+        for n, job_id in enumerate(ids):
+            info = await wait_for_state(queue, job_id, {"completed"})
+            assert (info.result, info.attempts_made) == (n, 1)
+    finally:
+        await worker.stop()
+        await asyncio.wait_for(task, 10)
+
+
+async def test_stop_returns_once_the_outcomes_in_hand_are_written(engine: AsyncEngine) -> None:
+    queue = InProcessQueue(make_sessionmaker(engine), QUEUE)
+    release = asyncio.Event()
+    started = asyncio.Event()
+    ids = [await queue.enqueue("work", {"n": n}) for n in range(4)]
+
+    async def handler(job: Job) -> str:
+        started.set()
+        await release.wait()
+        return "ok"
+
+    worker = InProcessWorker(queue, {"work": handler}, concurrency=4, poll_interval_s=0.02)
+    task = asyncio.create_task(worker.run())
+    await started.wait()
+    running = [
+        job_id for job_id in ids if (info := await queue.get(job_id)) and info.state == "active"
+    ]
+    stopping = asyncio.create_task(worker.stop())
+    release.set()
+    await asyncio.wait_for(stopping, 10)
+    await asyncio.wait_for(task, 10)
+    for job_id in running:
+        info = await queue.get(job_id)
+        assert info is not None and info.state == "completed"
