@@ -13,8 +13,6 @@ up at write time. Imports nothing above the store.
 from __future__ import annotations
 
 import asyncio
-import base64
-import binascii
 import time
 from collections import deque
 from collections.abc import Collection, Iterator, Sequence
@@ -28,6 +26,7 @@ import structlog
 from sqlalchemy import and_, func, insert, or_, select
 
 from ghl_bridge.store._repo import Clock, Repository
+from ghl_bridge.store.cursors import decode_cursor, encode_cursor
 from ghl_bridge.store.models import AUDIT_KINDS, AuditRecord, Connection, new_id
 from ghl_bridge.store.types import require_aware, utcnow
 
@@ -157,27 +156,8 @@ def _clip(value: str | None, size: int) -> str | None:
     return value[:size] if value is not None else None
 
 
-class InvalidCursor(ValueError):
-    """A page cursor that this service did not issue (or that was altered)."""
-
-
-def encode_cursor(record: AuditRecord) -> str:
-    raw = f"{record.at.isoformat()}|{record.id}".encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str) -> tuple[datetime, str]:
-    """``(at, id)`` of the last record of the previous page. Raises `InvalidCursor`."""
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        at_text, record_id = raw.split("|", 1)
-        at = datetime.fromisoformat(at_text)
-        require_aware(at, "cursor")
-    except (binascii.Error, UnicodeDecodeError, ValueError) as exc:
-        raise InvalidCursor("not a cursor from a previous page") from exc
-    if not record_id.startswith("aud_"):
-        raise InvalidCursor("not a cursor from a previous page")
-    return at, record_id
+def encode_audit_cursor(record: AuditRecord) -> str:
+    return encode_cursor(record.at, record.id)
 
 
 @dataclass(frozen=True, slots=True)
@@ -273,7 +253,7 @@ class AuditRepo(Repository):
         if where.until is not None:
             stmt = stmt.where(AuditRecord.at < where.until)
         if cursor is not None:
-            at, record_id = decode_cursor(cursor)
+            at, record_id = decode_cursor(cursor, "aud_")
             stmt = stmt.where(
                 or_(AuditRecord.at < at, and_(AuditRecord.at == at, AuditRecord.id < record_id))
             )
@@ -281,7 +261,7 @@ class AuditRepo(Repository):
             rows = (await session.scalars(stmt.limit(limit + 1))).all()
         more = len(rows) > limit
         rows = rows[:limit]
-        return AuditPage(rows, encode_cursor(rows[-1]) if more else None)
+        return AuditPage(rows, encode_audit_cursor(rows[-1]) if more else None)
 
 
 class AuditWriter:

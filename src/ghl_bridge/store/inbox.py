@@ -11,8 +11,6 @@ event succeeded, a straggling run's failure is history, not news.
 
 from __future__ import annotations
 
-import base64
-import binascii
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -23,7 +21,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ghl_bridge.store._repo import Repository
-from ghl_bridge.store.audit import InvalidCursor
+from ghl_bridge.store.cursors import decode_cursor, encode_cursor
 from ghl_bridge.store.errors import NotFound, StoreError
 from ghl_bridge.store.models import EVENT_STATUSES, SIGNATURE_SCHEMES, WebhookEvent, new_id
 from ghl_bridge.store.types import require_aware
@@ -40,26 +38,6 @@ class DeadPage:
 
     events: Sequence[WebhookEvent]
     next_cursor: str | None
-
-
-def _encode_cursor(event: WebhookEvent) -> str:
-    assert event.dead_at is not None  # a dead page holds dead events only
-    raw = f"{event.dead_at.isoformat()}|{event.id}".encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def _decode_cursor(cursor: str) -> tuple[datetime, str]:
-    """``(dead_at, id)`` of the last event of the previous page. Raises `InvalidCursor`."""
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        at_text, event_id = raw.split("|", 1)
-        at = datetime.fromisoformat(at_text)
-        require_aware(at, "cursor")
-    except (binascii.Error, UnicodeDecodeError, ValueError) as exc:
-        raise InvalidCursor("not a cursor from a previous page") from exc
-    if not event_id.startswith("evt_"):
-        raise InvalidCursor("not a cursor from a previous page")
-    return at, event_id
 
 
 def _insert_ignoring_duplicate(session: AsyncSession, values: dict[str, Any]) -> Any:
@@ -247,7 +225,7 @@ class InboxRepo(Repository):
         if tenant_id is not None:
             stmt = stmt.where(WebhookEvent.tenant_id == tenant_id)
         if cursor is not None:
-            at, event_id = _decode_cursor(cursor)
+            at, event_id = decode_cursor(cursor, "evt_")
             stmt = stmt.where(
                 or_(
                     WebhookEvent.dead_at < at,
@@ -258,7 +236,7 @@ class InboxRepo(Repository):
             rows = (await session.scalars(stmt.limit(limit + 1))).all()
         more = len(rows) > limit
         rows = rows[:limit]
-        return DeadPage(rows, _encode_cursor(rows[-1]) if more else None)
+        return DeadPage(rows, _dead_cursor(rows[-1]) if more else None)
 
     async def unsettled_older_than(
         self, seconds: float, limit: int = 100, *, after: tuple[datetime, str] | None = None
@@ -332,3 +310,8 @@ class InboxRepo(Repository):
         )
         async with self._sessions() as session:
             return (await session.scalars(stmt)).all()
+
+
+def _dead_cursor(event: WebhookEvent) -> str:
+    assert event.dead_at is not None  # a dead page holds dead events only
+    return encode_cursor(event.dead_at, event.id)

@@ -21,10 +21,10 @@ from ghl_bridge.store.audit import (
     AuditFilter,
     AuditRepo,
     AuditWriter,
-    InvalidCursor,
     acting_as,
     current_actor,
 )
+from ghl_bridge.store.cursors import InvalidCursor
 from ghl_bridge.store.models import AuditRecord
 
 if TYPE_CHECKING:

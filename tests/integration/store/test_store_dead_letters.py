@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from ghl_bridge.store import InboxRepo, NotFound, TenantRepo
-from ghl_bridge.store.audit import InvalidCursor
+from ghl_bridge.store.cursors import InvalidCursor
 
 if TYPE_CHECKING:
     from conftest import FakeClock

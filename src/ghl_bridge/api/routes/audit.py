@@ -14,7 +14,8 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from ghl_bridge.api.deps import LOCATION_ID, ReaderDep, RuntimeDep
 from ghl_bridge.errors import InvalidInput
-from ghl_bridge.store.audit import AuditFilter, InvalidCursor
+from ghl_bridge.store.audit import AuditFilter
+from ghl_bridge.store.cursors import InvalidCursor
 from ghl_bridge.store.models import AuditRecord
 
 router = APIRouter(prefix="/v1", tags=["audit"])

@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from ghl_bridge.api.deps import ReaderDep, RuntimeDep
 from ghl_bridge.api.routes.events import Event
 from ghl_bridge.errors import InvalidInput
-from ghl_bridge.store.audit import InvalidCursor
+from ghl_bridge.store.cursors import InvalidCursor
 
 router = APIRouter(prefix="/v1", tags=["events"])
 
