@@ -68,7 +68,9 @@ def test_new_and_changed_record_with_no_event_gets_both() -> None:
 
 def test_a_change_within_the_creation_slack_is_part_of_the_create() -> None:
     planned = missing_events(CONTACTS, contact(T0, T0 + 1), [], SINCE)
-    assert types(planned) == [("ContactCreate", T0)]
+    assert types(planned) == [("ContactCreate", T0 + 1)]  # stamped with the state it carries
+    rebuilt = Seen("ContactCreate", T0 + 1, planned[0][2])
+    assert missing_events(CONTACTS, contact(T0, T0 + 1), [rebuilt], SINCE) == []  # next round
     create = Seen("ContactCreate", T0, {})  # delivered, but stamped before the last write
     assert types(missing_events(CONTACTS, contact(T0, T0 + 1), [create], SINCE)) == [
         ("ContactUpdate", T0 + 1)

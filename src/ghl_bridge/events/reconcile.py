@@ -177,14 +177,19 @@ def missing_events(
     added, changed = epoch_ms(record.get(family.added_at)), epoch_ms(record.get(family.changed_at))
     fields = family.fields(record)
     out: list[tuple[str, int, Record]] = []
+    latest = max(seen, key=lambda s: s.at_ms, default=None)
+    covered = changed is None or (latest is not None and latest.at_ms >= changed)
     if (
         added is not None
         and added >= since_ms
         and all(s.event_type != family.created for s in seen)
     ):
-        out.append((family.created, added, fields))
-    latest = max(seen, key=lambda s: s.at_ms, default=None)
-    if changed is None or (latest and latest.at_ms >= changed):
+        # A create that is the only carrier of the record's latest state is stamped with that
+        # state's time, so the next round sees the change covered and adds no update for it.
+        within = changed is not None and 0 <= changed - added <= CREATE_SLACK_MS
+        at = changed if within and not covered and changed is not None else added
+        out.append((family.created, at, fields))
+    if covered or changed is None:
         return out
     if out and changed - (added or 0) <= CREATE_SLACK_MS:
         return out  # the synthesised create already carries this state
