@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import difflib
 import re
-from functools import cache
 from typing import Any
 
 from pydantic import Field
@@ -32,9 +31,6 @@ _OUTBOUND = re.compile(
 _LOCATION_KEYS = ("locationId", "location_id", "altId")
 
 
-_catalog = cache(load_catalog)
-
-
 class RawRequest(Input):
     operation_id: str = Field(
         min_length=3, max_length=120, pattern=r"^[A-Za-z0-9._-]+$", description="spec operationId"
@@ -51,7 +47,7 @@ class RawResponse(Output):
 
 def request_kind(data: RawRequest) -> Kind:
     """What running this operation does (decides the scopes the caller's key needs)."""
-    catalog = _catalog()
+    catalog = load_catalog()  # parsed once per process
     if data.operation_id not in catalog:
         return Kind.READ  # unknown: refused by validation before anything is sent
     op = catalog.operation(data.operation_id)

@@ -88,6 +88,7 @@ class Action:
         return self.kind if self.kind_for is None else self.kind_for(payload)
 
     def describe(self) -> JSON:
+        input_schema, output_schema = _schemas(self.input, self.output)
         return {
             "name": self.name,
             "summary": self.summary,
@@ -96,8 +97,8 @@ class Action:
             "scopes": list(self.scopes),
             "retrySafe": self.retry_safe,
             "notes": self.notes,
-            "inputSchema": _schemas(self.input, self.output)[0],
-            "outputSchema": _schemas(self.input, self.output)[1],
+            "inputSchema": input_schema,
+            "outputSchema": output_schema,
         }
 
     @property
