@@ -14,7 +14,6 @@ Past `max_pending` waiting deliveries `submit` raises `InboxSaturated` (the rece
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -25,6 +24,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from ghl_bridge.batching import Batcher
 from ghl_bridge.store.errors import StoreError
 from ghl_bridge.store.jobs import _wrap
 from ghl_bridge.store.models import Connection, JobRow, WebhookEvent, new_id
@@ -79,15 +79,15 @@ class InboxWriter:
         if max_batch < 1 or max_pending < 1:
             raise ValueError("max_batch and max_pending must be positive")
         self._sessions = sessions
-        self._max_batch = max_batch
         self._max_pending = max_pending
-        self._pending: list[tuple[InboxEntry, asyncio.Future[Stored]]] = []
-        self._drain_task: asyncio.Task[None] | None = None
+        self._batcher: Batcher[InboxEntry, Stored] = Batcher(
+            self._write_batch, max_batch=max_batch, name="inbox-writer"
+        )
         self._after_insert: AfterInsert | None = None
         self._after_commit: AfterCommit | None = None
 
     def __repr__(self) -> str:
-        return f"InboxWriter(pending={len(self._pending)})"
+        return f"InboxWriter(pending={len(self._batcher)})"
 
     def in_same_transaction(self, hook: AfterInsert, then: AfterCommit | None = None) -> None:
         """Run ``hook`` in every batch's transaction (enqueue atomically with the rows)."""
@@ -97,38 +97,22 @@ class InboxWriter:
         """Store ``entry`` (once per ``webhook_id``) and return its row id once committed.
 
         Raises `InboxSaturated` when the backlog is past its bound, `UnknownResource` for a
-        location no tenant holds, or the database's own error if the batch failed.
+        location no tenant holds, or the database's own error if the batch failed (an
+        unreachable database fails the whole batch: every delivery in it gets 429).
         """
         require_aware(entry.received_at, "received_at")
-        if len(self._pending) >= self._max_pending:
-            raise InboxSaturated(f"{len(self._pending)} deliveries already wait for the database")
-        future: asyncio.Future[Stored] = asyncio.get_running_loop().create_future()
-        self._pending.append((entry, future))
-        if self._drain_task is None or self._drain_task.done():
-            self._drain_task = asyncio.create_task(self._drain(), name="inbox-writer")
-        # Shielded: a client that hangs up must not cancel the batch's shared future.
-        return await asyncio.shield(future)
+        if len(self._batcher) >= self._max_pending:
+            raise InboxSaturated(f"{len(self._batcher)} deliveries already wait for the database")
+        return await self._batcher.submit(entry)
 
-    async def _drain(self) -> None:
-        while self._pending:
-            batch = self._pending[: self._max_batch]
-            del self._pending[: self._max_batch]
-            try:
-                outcomes = list(zip(batch, await self._write([e for e, _ in batch]), strict=True))
-            except (DataError, IntegrityError) as exc:
-                if len(batch) == 1:
-                    outcomes = [(batch[0], exc)]
-                else:  # one bad row must not fail its neighbours: write them one by one
-                    outcomes = [(item, await self._write_one(item[0])) for item in batch]
-            except Exception as exc:  # the database is unreachable: the whole batch gets 429
-                outcomes = [(item, exc) for item in batch]
-            for (_, future), result in outcomes:
-                if future.done():
-                    continue
-                if isinstance(result, Exception):
-                    future.set_exception(result)
-                else:
-                    future.set_result(result)
+    async def _write_batch(self, entries: Sequence[InboxEntry]) -> list[Stored | Exception]:
+        try:
+            return await self._write(entries)
+        except (DataError, IntegrityError) as exc:
+            if len(entries) == 1:
+                return [exc]
+            # One bad row must not fail its neighbours: write them one by one.
+            return [await self._write_one(entry) for entry in entries]
 
     async def _write_one(self, entry: InboxEntry) -> Stored | Exception:
         try:
