@@ -295,6 +295,7 @@ class Runtime:
         await self.outbound.aclose()
         await self.refresh_lock.aclose()
         await self.audit.aclose()  # after the client: its last calls are audited too
+        self.receiver.signatures.close()
         await self.engine.dispose()
 
 

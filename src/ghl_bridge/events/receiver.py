@@ -21,7 +21,7 @@ from prometheus_client import REGISTRY, CollectorRegistry, Counter
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ghl_bridge.errors import WebhookRejected
-from ghl_bridge.events.verify import WebhookKeys, check_freshness, verify_signature
+from ghl_bridge.events.verify import SignatureChecker, WebhookKeys, check_freshness
 from ghl_bridge.jobs.inprocess import InProcessQueue
 from ghl_bridge.jobs.names import WEBHOOK_PROCESS_JOB
 from ghl_bridge.jobs.payload import encode_payload
@@ -124,7 +124,7 @@ class WebhookReceiver:
         clock: Callable[[], float] = time.time,
         metrics: WebhookMetrics | None = None,
     ) -> None:
-        self._keys = keys
+        self.signatures = SignatureChecker(keys)
         self.writer = writer
         self._queue = queue
         self._allowlist = tuple(allowlist)
@@ -160,7 +160,7 @@ class WebhookReceiver:
         path_location: str | None,
     ) -> Accepted:
         self._check_ip(client_ip)
-        scheme = verify_signature(raw, headers, self._keys)
+        scheme = await self.signatures.check(raw, headers)
         body = _parse(raw)
         check_freshness(body, self._clock())
         webhook_id = body.get("webhookId")
