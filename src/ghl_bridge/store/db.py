@@ -1,6 +1,7 @@
 """Engine and session factories for SQLite (embedded mode) and PostgreSQL (distributed mode).
 
-Imports nothing else of ours. Nothing here runs at import time; entry points call the factories.
+Imports nothing else of ours but the SQLite driver adapter next to it. Nothing here runs at
+import time; entry points call the factories.
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
+
+from ghl_bridge.store import sqlite_driver
 
 # Applied on every new SQLite connection. WAL lets readers run beside the one writer,
 # synchronous=NORMAL is durable across process crashes under WAL (research/deps.md §8), and
@@ -58,11 +61,13 @@ def make_engine(url: str, *, echo: bool = False) -> AsyncEngine:
         path = _sqlite_file(sa_url.database)
         if path is not None:
             path.parent.mkdir(parents=True, exist_ok=True)
+        one_trip = sqlite_driver.module()  # a statement is one hop to aiosqlite's thread
         engine = create_async_engine(
             sa_url,
             echo=echo,
             hide_parameters=True,
             connect_args={"timeout": 5.0},
+            **({"module": one_trip} if one_trip is not None else {}),
             # One connection, shared in turn: SQLite has one writer anyway, and queueing in
             # the pool is fair and immediate, where competing connections wait in SQLite's
             # busy handler (sleeps of up to 100 ms; ingest p99 894 → ~160 ms, see
