@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import structlog
 
 from ghl_bridge.jobs.port import (
+    BatchHandler,
     Handler,
     Job,
     PermanentFailure,
@@ -64,14 +65,33 @@ async def run_attempt(handlers: Mapping[str, Handler], queue_name: str, job: Job
         return Failed(unknown_job_reason(job.name, queue_name, handlers), permanent=True)
     try:
         result = await handler(job)
-    except RetryLater as exc:
-        return Parked(exc.delay_s)
-    except PermanentFailure as exc:
-        _log.warning("job failed permanently", job_id=job.id, job_name=job.name, exc_info=exc)
-        return Failed(describe_failure(exc), permanent=True, error=exc)
     except Exception as exc:
-        _log.warning("job attempt failed", job_id=job.id, job_name=job.name, exc_info=exc)
-        return Failed(describe_failure(exc), permanent=False, error=exc)
+        return classify(job, exc)
+    return classify(job, result)
+
+
+async def run_batch_attempt(handler: BatchHandler, jobs: Sequence[Job]) -> list[Outcome]:
+    """`run_attempt` for a batch of one handler's jobs: one outcome per job, in order. If the
+    batch call itself raises, every job of it failed that attempt (retried as usual)."""
+    try:
+        results = await handler.run_batch(jobs)
+        if len(results) != len(jobs):
+            raise RuntimeError(f"run_batch returned {len(results)} results for {len(jobs)} jobs")
+    except Exception as exc:
+        return [classify(job, exc) for job in jobs]
+    return [classify(job, result) for job, result in zip(jobs, results, strict=True)]
+
+
+def classify(job: Job, result: Any) -> Outcome:
+    """How an attempt ended, from the handler's value or the exception it raised."""
+    if isinstance(result, RetryLater):
+        return Parked(result.delay_s)
+    if isinstance(result, PermanentFailure):
+        _log.warning("job failed permanently", job_id=job.id, job_name=job.name, exc_info=result)
+        return Failed(describe_failure(result), permanent=True, error=result)
+    if isinstance(result, Exception):
+        _log.warning("job attempt failed", job_id=job.id, job_name=job.name, exc_info=result)
+        return Failed(describe_failure(result), permanent=False, error=result)
     try:
         encoded = json.dumps(result, separators=(",", ":"), allow_nan=False)
     except (TypeError, ValueError) as exc:

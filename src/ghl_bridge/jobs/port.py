@@ -20,8 +20,8 @@ Outcome of a handler, identical in both adapters:
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Awaitable, Callable, Mapping
-from typing import Any, Literal, Protocol
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from typing import Any, Literal, Protocol, runtime_checkable
 
 JobState = Literal["waiting", "active", "delayed", "completed", "failed", "unknown"]
 """Where a job is. `delayed` covers a scheduled start, a retry backoff and a Retry-After park."""
@@ -91,6 +91,21 @@ class Job:
 
 Handler = Callable[[Job], Awaitable[Any]]
 """A job handler; its (JSON-serialisable) return value becomes the job's result."""
+
+
+@runtime_checkable
+class BatchHandler(Protocol):
+    """A handler that can also take many jobs of its name at once.
+
+    The in-process worker hands it each claimed batch (one load and one write for the lot
+    instead of one per job); BullMQ's worker calls it one job at a time. Per job, a result or
+    the exception that job's attempt ended with, in the jobs' order; both paths must behave
+    alike job by job.
+    """
+
+    async def __call__(self, job: Job) -> Any: ...
+
+    async def run_batch(self, jobs: Sequence[Job]) -> Sequence[Any]: ...
 
 
 class RetryLater(Exception):

@@ -23,7 +23,17 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any, Final
 
-from sqlalchemy import ColumnElement, RowMapping, Update, and_, case, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    RowMapping,
+    Update,
+    and_,
+    bindparam,
+    case,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -33,6 +43,9 @@ from ghl_bridge.store.models import JobRow, new_id
 _ENVELOPE_KEYS: Final = frozenset({"payload", "backoff_s"})
 # The column values one state transition of an active job sets (see `JobRepo.record`).
 JobChange = dict[str, Any]
+# The one SQL expression a change carries. One shared object, so `record` can tell changes of
+# the same shape apart from others by identity (and batch them into one statement).
+_ONE_MORE_ATTEMPT: Final = JobRow.attempts_made + 1
 DEFAULT_BACKOFF_S: Final = 1.0
 
 
@@ -184,7 +197,21 @@ class JobRepo(Repository):
 
     async def extend_lease(self, job_id: str, locked_until: datetime) -> bool:
         """Push an active job's lease forward while its handler is still running."""
-        return await self._transition(job_id, locked_until=locked_until)
+        return job_id in await self.extend_leases([job_id], locked_until)
+
+    async def extend_leases(self, job_ids: Sequence[str], locked_until: datetime) -> set[str]:
+        """`extend_lease` for many jobs in one statement; returns the ids still active."""
+        if not job_ids:
+            return set()
+        stmt = (
+            update(JobRow)
+            .where(JobRow.id.in_(set(job_ids)), JobRow.status == "active")
+            .values(locked_until=locked_until, updated_at=self._clock())
+            .returning(JobRow.id)
+            .execution_options(synchronize_session=False)
+        )
+        async with self._sessions.begin() as session:
+            return set((await session.scalars(stmt)).all())
 
     async def complete(self, job_id: str, result_json: str) -> bool:
         """Record success. Applies only to an active job (a straggler cannot undo an outcome)."""
@@ -210,7 +237,7 @@ class JobRepo(Repository):
         return {
             "status": "completed",
             "result": result_json,
-            "attempts_made": JobRow.attempts_made + 1,
+            "attempts_made": _ONE_MORE_ATTEMPT,
             "locked_until": None,
             "finished_at": self._clock(),
         }
@@ -221,7 +248,7 @@ class JobRepo(Repository):
         """The change `fail` makes, for `record` to apply with others."""
         change: JobChange = {"failed_reason": reason, "locked_until": None}
         if count_attempt:
-            change["attempts_made"] = JobRow.attempts_made + 1
+            change["attempts_made"] = _ONE_MORE_ATTEMPT
         if retry_at is not None:
             return {**change, "status": "waiting", "run_at": retry_at}
         return {**change, "status": "failed", "finished_at": self._clock()}
@@ -234,14 +261,34 @@ class JobRepo(Repository):
     async def record(self, changes: Sequence[tuple[str, JobChange]]) -> list[bool]:
         """Apply several jobs' outcomes in one transaction: one commit for a batch, not one
         per job. Each applies only to a job that is still active, as in `complete`; the
-        answer says, per change, whether it did. All or nothing: on an error none applied."""
+        answer says, per change, whether it did. All or nothing: on an error none applied.
+
+        Two cached statements whatever the batch: one marks the batch's still-active jobs
+        (and takes their locks, the write lock on SQLite) and returns their ids, then one
+        UPDATE per shape of change runs with a parameter set per job. A statement per job
+        cost four driver calls each on aiosqlite, and a VALUES list cannot be cached (it was
+        compiled anew for every batch, ~1.4 ms)."""
+        if not changes:
+            return []
         now = self._clock()
-        applied = []
         async with self._sessions.begin() as session:
+            conn = await session.connection()
+            live_stmt = (
+                update(JobRow)
+                .where(JobRow.id.in_(bindparam("ids", expanding=True)), JobRow.status == "active")
+                .values(updated_at=now)
+                .returning(JobRow.id)
+                .execution_options(synchronize_session=False)
+            )
+            live = set((await conn.execute(live_stmt, {"ids": [i for i, _ in changes]})).scalars())
+            groups: dict[tuple[tuple[str, int | None], ...], list[tuple[str, JobChange]]] = {}
             for job_id, change in changes:
-                stmt = _transition_stmt(job_id, {"updated_at": now, **change})
-                applied.append((await session.execute(stmt)).scalar_one_or_none() is not None)
-        return applied
+                if job_id in live:
+                    groups.setdefault(_shape(change), []).append((job_id, change))
+            for batch in groups.values():
+                stmt, params = _apply_many(batch)
+                await conn.execute(stmt, params)
+        return [job_id in live for job_id, _ in changes]
 
     async def set_progress(self, job_id: str, progress_json: str) -> bool:
         """Store the handler's latest progress report."""
@@ -304,6 +351,33 @@ def _transition_stmt(job_id: str, values: JobChange) -> Update:
         .returning(JobRow.id)
         .execution_options(synchronize_session=False)
     )
+
+
+def _shape(change: JobChange) -> tuple[tuple[str, int | None], ...]:
+    """Changes of one shape set the same columns, each to a value or to the same expression."""
+    return tuple(
+        (key, id(value) if isinstance(value, ColumnElement) else None)
+        for key, value in sorted(change.items())
+    )
+
+
+def _apply_many(batch: Sequence[tuple[str, JobChange]]) -> tuple[Update, list[dict[str, Any]]]:
+    """One UPDATE for changes of one shape (`_shape`), with a parameter set per job: the
+    statement's structure depends only on the shape, so SQLAlchemy compiles it once."""
+    first = batch[0][1]
+    literal = [k for k, v in first.items() if not isinstance(v, ColumnElement)]
+    settings: dict[str, Any] = {k: bindparam(f"v_{k}") for k in literal}
+    settings.update({k: v for k, v in first.items() if isinstance(v, ColumnElement)})
+    stmt = (
+        update(JobRow)
+        .where(JobRow.id == bindparam("job_id"))
+        .values(**settings)
+        .execution_options(synchronize_session=False)
+    )
+    params = [
+        {"job_id": job_id, **{f"v_{k}": change[k] for k in literal}} for job_id, change in batch
+    ]
+    return stmt, params
 
 
 def _due(queue: str, now: datetime) -> ColumnElement[bool]:
