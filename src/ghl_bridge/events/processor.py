@@ -3,6 +3,12 @@
 At-least-once: a job may run twice (redelivery, a crashed worker), so handlers are idempotent
 and an already-processed event is a no-op.
 
+Jobs that run at the same time share their database work: loading the event and marking it
+processed each go through a `Batcher`, one query for every job that asked while the previous
+one ran. One event at a time cost a round trip per step (and, on SQLite, a hop to the driver's
+thread per cursor call), which capped the embedded worker at ~130 events/s; batched, the
+worker's concurrency turns into throughput (docs/benchmarks.md, bench.webhook_ingest).
+
 Retries are the queue's (the job's `RetryPolicy`: attempts and exponential backoff); this side
 records each failed attempt on the event (its count and last error) and, when the job says the
 attempt was its last (`Job.is_last_attempt`) or retrying cannot help (`PermanentFailure`, a
@@ -13,15 +19,18 @@ handler's `RetryLater` (e.g. GHL's Retry-After) is no failure and is not counted
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, Protocol
 
 import structlog
 
+from ghl_bridge.batching import Batcher
 from ghl_bridge.jobs.port import Job, PermanentFailure, RetryLater, describe_failure
 from ghl_bridge.store.audit import NO_AUDIT, WEBHOOK, ConnectionAudit, acting_as
 from ghl_bridge.store.connections import ConnectionRepo
+from ghl_bridge.store.errors import NotFound
 from ghl_bridge.store.inbox import InboxRepo
 from ghl_bridge.store.models import Connection, WebhookEvent
 
@@ -31,6 +40,10 @@ EventHandler = Callable[[WebhookEvent, dict[str, Any]], Awaitable[None]]
 # Called for every event after its type's handler: tenant subscriptions (routing rules, outbound
 # webhooks, action triggers) plug in here. Must be idempotent, like handlers.
 EventSink = Callable[[WebhookEvent, dict[str, Any]], Awaitable[None]]
+
+
+def _event_id(job: Job) -> str:
+    return str(job.data.get("eventId") or "")
 
 
 def _body(event: WebhookEvent) -> dict[str, Any]:
@@ -75,12 +88,34 @@ class EventProcessor:
             "PLAN_CHANGE": self._on_plan_change,
         }
         self._routes.update(routes or {})
+        self._loads: Batcher[str, WebhookEvent | None] = Batcher(self._load, name="event-loads")
+        self._marks: Batcher[str, None] = Batcher(self._mark, name="event-marks")
+
+    async def _load(self, event_ids: Sequence[str]) -> list[WebhookEvent | None]:
+        found = await self._inbox.get_many(event_ids)
+        return [found.get(event_id) for event_id in event_ids]
+
+    async def _mark(self, event_ids: Sequence[str]) -> list[BaseException | None]:
+        marked = await self._inbox.mark_processed_many(event_ids)
+        return [None if i in marked else NotFound("webhook event", i) for i in event_ids]
 
     async def __call__(self, job: Job) -> dict[str, Any]:
-        event_id = str(job.data.get("eventId") or "")
-        event = await self._inbox.get(event_id) if event_id else None
+        event_id = _event_id(job)
+        return await self._process(job, await self._loads.submit(event_id) if event_id else None)
+
+    async def run_batch(self, jobs: Sequence[Job]) -> list[Any]:
+        """The in-process worker's claimed batch: one query loads every event, then each is
+        processed as `__call__` would (their subscription look-ups and marks still shared)."""
+        found = await self._inbox.get_many([i for i in map(_event_id, jobs) if i])
+        results: list[Any] = await asyncio.gather(
+            *(self._process(job, found.get(_event_id(job))) for job in jobs),
+            return_exceptions=True,
+        )
+        return results
+
+    async def _process(self, job: Job, event: WebhookEvent | None) -> dict[str, Any]:
         if event is None:
-            raise PermanentFailure(f"no webhook event {event_id!r}")
+            raise PermanentFailure(f"no webhook event {_event_id(job)!r}")
         if event.status == "processed":
             return {"eventId": event.id, "status": "processed", "repeat": True}
         handler = self._routes.get(event.event_type)
@@ -96,8 +131,8 @@ class EventProcessor:
         except Exception as exc:
             await self._record_failure(event, job, exc)
             raise
-        await self._inbox.mark_processed(event.id)
-        log.info(
+        await self._marks.submit(event.id)
+        log.debug(  # the inbox row records it; a line per event is noise at ~1,000/s
             "webhook.processed",
             event_id=event.id,
             type=event.event_type,

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
 from typing import Any
 
 import structlog
 
+from ghl_bridge.batching import Batcher
 from ghl_bridge.errors import InvalidInput
 from ghl_bridge.events.schedule import enqueue_delivery
 from ghl_bridge.events.triggers import catalogue, matching_types
@@ -240,6 +241,14 @@ class RoutingSink:
         self._subscriptions = subscriptions
         self._deliveries = deliveries
         self._queue = queue
+        # Events processed together share one look-up of their tenants' subscriptions.
+        self._active: Batcher[str, Sequence[Subscription]] = Batcher(
+            self._active_for, name="active-subscriptions"
+        )
+
+    async def _active_for(self, tenant_ids: Sequence[str]) -> list[Sequence[Subscription]]:
+        found = await self._subscriptions.active_for(tenant_ids)
+        return [found[tenant] for tenant in tenant_ids]
 
     async def __call__(self, event: WebhookEvent, body: dict[str, Any]) -> None:
         """Idempotent: deliveries are unique per (subscription, event) and jobs per delivery
@@ -249,7 +258,7 @@ class RoutingSink:
         location = event.location_id or _str(body.get("locationId"))
         chosen = [
             row.id
-            for row in await self._subscriptions.active(event.tenant_id)
+            for row in await self._active.submit(event.tenant_id)
             if Rule.of(row).matches(event.event_type, location, body)
         ]
         if not chosen:

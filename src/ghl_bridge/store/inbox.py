@@ -111,6 +111,30 @@ class InboxRepo(Repository):
         async with self._sessions() as session:
             return await session.get(WebhookEvent, event_id)
 
+    async def get_many(self, event_ids: Sequence[str]) -> dict[str, WebhookEvent]:
+        """The events with these ids that exist, by id: one query (the processor's batches)."""
+        if not event_ids:
+            return {}
+        async with self._sessions() as session:
+            rows = await session.scalars(
+                select(WebhookEvent).where(WebhookEvent.id.in_(set(event_ids)))
+            )
+            return {event.id: event for event in rows}
+
+    async def mark_processed_many(self, event_ids: Sequence[str]) -> set[str]:
+        """Mark these events handled in one statement; returns the ids that exist."""
+        if not event_ids:
+            return set()
+        stmt = (
+            update(WebhookEvent)
+            .where(WebhookEvent.id.in_(set(event_ids)))
+            .values(status="processed", processed_at=self._clock())
+            .returning(WebhookEvent.id)
+            .execution_options(synchronize_session=False)
+        )
+        async with self._sessions.begin() as session:
+            return set((await session.scalars(stmt)).all())
+
     async def _set(self, event_id: str, **values: Any) -> None:
         stmt = (
             update(WebhookEvent)
@@ -125,7 +149,8 @@ class InboxRepo(Repository):
 
     async def mark_processed(self, event_id: str) -> None:
         """Mark an event handled. Idempotent; raises `NotFound` for an unknown id."""
-        await self._set(event_id, status="processed", processed_at=self._clock())
+        if event_id not in await self.mark_processed_many([event_id]):
+            raise NotFound("webhook event", event_id)
 
     async def mark_failed(self, event_id: str, error: str) -> None:
         """Mark an event failed, count the attempt and keep the error (first 2,000 characters).
