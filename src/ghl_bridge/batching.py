@@ -65,6 +65,7 @@ class Batcher(Generic[T, R]):
             except BaseException:  # cancelled (shutdown): nobody may wait forever
                 for _, future in batch + self._pending:
                     future.cancel()
+                self._pending.clear()  # told "cancelled", so they must not run later either
                 raise
             for (_, future), result in zip(batch, results, strict=True):
                 if future.done():

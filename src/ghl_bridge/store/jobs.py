@@ -19,13 +19,12 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any, Final
 
 from sqlalchemy import (
     ColumnElement,
-    RowMapping,
     Update,
     and_,
     bindparam,
@@ -85,7 +84,14 @@ def _unwrap(stored: str) -> tuple[str, float]:
     return stored, DEFAULT_BACKOFF_S
 
 
-def _record(row: RowMapping) -> JobRecord:
+def record_of(values: Mapping[str, Any]) -> JobRecord:
+    """The `JobRecord` of a row about to be inserted, from its column values (columns it
+    leaves out are NULL)."""
+    row = {column.name: None for column in _COLUMNS} | dict(values)
+    return _record(row)
+
+
+def _record(row: Mapping[Any, Any]) -> JobRecord:
     data_json, backoff_s = _unwrap(row["data"])
     return JobRecord(
         id=row["id"],
@@ -281,14 +287,20 @@ class JobRepo(Repository):
                 .execution_options(synchronize_session=False)
             )
             live = set((await conn.execute(live_stmt, {"ids": [i for i, _ in changes]})).scalars())
+            # Only a job's first change applies, as if applied one by one: after it the job
+            # is no longer active (a job reclaimed by its own worker can have two outcomes).
+            applied: list[bool] = []
             groups: dict[tuple[tuple[str, int | None], ...], list[tuple[str, JobChange]]] = {}
             for job_id, change in changes:
+                applied.append(job_id in live)
                 if job_id in live:
-                    groups.setdefault(_shape(change), []).append((job_id, change))
+                    live.discard(job_id)
+                    stamped = {"updated_at": now, **change}
+                    groups.setdefault(_shape(stamped), []).append((job_id, stamped))
             for batch in groups.values():
                 stmt, params = _apply_many(batch)
                 await conn.execute(stmt, params)
-        return [job_id in live for job_id, _ in changes]
+        return applied
 
     async def set_progress(self, job_id: str, progress_json: str) -> bool:
         """Store the handler's latest progress report."""
@@ -370,7 +382,7 @@ def _apply_many(batch: Sequence[tuple[str, JobChange]]) -> tuple[Update, list[di
     settings.update({k: v for k, v in first.items() if isinstance(v, ColumnElement)})
     stmt = (
         update(JobRow)
-        .where(JobRow.id == bindparam("job_id"))
+        .where(JobRow.id == bindparam("job_id"), JobRow.status == "active")
         .values(**settings)
         .execution_options(synchronize_session=False)
     )

@@ -1,0 +1,289 @@
+"""EventProcessor.run_batch on real stores (SQLite and PostgreSQL): a batch of events is loaded
+with one query and marked with one statement, each job gets its own result or error, and the
+events of a batch share one subscription look-up in the routing sink."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from sqlalchemy import event
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from tests.integration.jobs.harness import wait_for_state
+
+from ghl_bridge.events.processor import EventProcessor
+from ghl_bridge.events.routing import RoutingSink
+from ghl_bridge.jobs import InProcessQueue, InProcessWorker
+from ghl_bridge.jobs.port import BatchHandler, Job, PermanentFailure, RetryLater
+from ghl_bridge.store.connections import ConnectionRepo
+from ghl_bridge.store.db import make_engine, make_sessionmaker
+from ghl_bridge.store.deliveries import DeliveryRepo
+from ghl_bridge.store.inbox import InboxRepo
+from ghl_bridge.store.migrate import upgrade
+from ghl_bridge.store.models import Subscription, WebhookEvent, new_id
+from ghl_bridge.store.subscriptions import SubscriptionRepo
+from ghl_bridge.store.tenants import TenantRepo
+
+
+@dataclass
+class Downstream:
+    """The route of "Tick" events: records what it saw, fails for the events told to."""
+
+    seen: list[str] = field(default_factory=list)
+    failing: dict[str, Exception] = field(default_factory=dict)
+
+    async def __call__(self, event: WebhookEvent, body: dict[str, Any]) -> None:
+        self.seen.append(event.id)
+        if event.id in self.failing:
+            raise self.failing[event.id]
+
+
+@dataclass
+class Parts:
+    engine: AsyncEngine
+    sessions: async_sessionmaker[AsyncSession]
+    inbox: InboxRepo
+    downstream: Downstream
+    processor: EventProcessor
+
+
+@pytest.fixture
+async def parts(database_url: str) -> AsyncIterator[Parts]:
+    await upgrade(database_url)
+    engine = make_engine(database_url)
+    sessions = make_sessionmaker(engine)
+    inbox, downstream = InboxRepo(sessions), Downstream()
+    processor = EventProcessor(inbox, ConnectionRepo(sessions), {"Tick": downstream})
+    try:
+        yield Parts(engine, sessions, inbox, downstream, processor)
+    finally:
+        await engine.dispose()
+
+
+async def _ignore(_: Any) -> None:
+    return None
+
+
+def _job(event_id: str | None, attempt: int = 1, of: int = 3) -> Job:
+    data = {} if event_id is None else {"eventId": event_id}
+    return Job(
+        id=f"wh-{event_id}",
+        name="webhook.process",
+        data=data,
+        attempt=attempt,
+        report=_ignore,
+        max_attempts=of,
+    )
+
+
+async def _events(
+    inbox: InboxRepo, count: int, *, type_: str = "Tick", tenant_id: str | None = None
+) -> list[str]:
+    ids = []
+    for _ in range(count):
+        event_id, _created = await inbox.record(
+            new_id("wh_"),
+            event_type=type_,
+            location_id="loc1",
+            company_id=None,
+            tenant_id=tenant_id,
+            payload=json.dumps({"type": type_, "locationId": "loc1"}),
+            signature_scheme="ed25519",
+            received_at=datetime.now(UTC),
+        )
+        ids.append(event_id)
+    return ids
+
+
+@contextmanager
+def statements(engine: AsyncEngine) -> Iterator[list[str]]:
+    """The SQL statements the engine runs inside the block."""
+    seen: list[str] = []
+
+    def record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        seen.append(" ".join(statement.split()).lower())
+
+    event.listen(engine.sync_engine, "before_cursor_execute", record)
+    try:
+        yield seen
+    finally:
+        event.remove(engine.sync_engine, "before_cursor_execute", record)
+
+
+def _touching(seen: list[str], verb: str, table: str) -> list[str]:
+    return [s for s in seen if s.startswith(verb) and table in s]
+
+
+async def test_a_batch_of_events_is_processed_with_one_load_and_one_mark(parts: Parts) -> None:
+    ids = await _events(parts.inbox, 8)
+
+    with statements(parts.engine) as seen:
+        results = await parts.processor.run_batch([_job(i) for i in ids])
+
+    assert results == [{"eventId": i, "status": "processed", "type": "Tick"} for i in ids]
+    assert sorted(parts.downstream.seen) == sorted(ids)
+    for event_id in ids:
+        stored = await parts.inbox.get(event_id)
+        assert stored is not None
+        assert stored.status == "processed" and stored.processed_at is not None
+    assert len(_touching(seen, "select", "webhook_events")) == 1
+    assert len(_touching(seen, "update webhook_events", "")) == 1
+
+
+async def test_concurrent_calls_share_their_load_and_mark(parts: Parts) -> None:
+    ids = await _events(parts.inbox, 6)
+
+    with statements(parts.engine) as seen:
+        results = await asyncio.gather(*(parts.processor(_job(i)) for i in ids))
+
+    assert [result["eventId"] for result in results] == ids
+    assert len(_touching(seen, "select", "webhook_events")) == 1
+    assert len(_touching(seen, "update webhook_events", "")) == 1
+    stored = await parts.inbox.get_many(ids)
+    assert [stored[i].status for i in ids] == ["processed"] * 6
+
+
+async def test_an_unknown_event_fails_permanently_for_its_job_only(parts: Parts) -> None:
+    ids = await _events(parts.inbox, 2)
+    jobs = [_job(ids[0]), _job("evt_missing"), _job(None), _job(ids[1])]
+
+    results = await parts.processor.run_batch(jobs)
+
+    assert results[0] == {"eventId": ids[0], "status": "processed", "type": "Tick"}
+    assert isinstance(results[1], PermanentFailure) and "evt_missing" in str(results[1])
+    assert isinstance(results[2], PermanentFailure)
+    assert results[3] == {"eventId": ids[1], "status": "processed", "type": "Tick"}
+
+
+async def test_an_already_processed_event_is_a_repeat(parts: Parts) -> None:
+    ids = await _events(parts.inbox, 2)
+    await parts.inbox.mark_processed(ids[0])
+
+    results = await parts.processor.run_batch([_job(ids[0]), _job(ids[1])])
+
+    assert results == [
+        {"eventId": ids[0], "status": "processed", "repeat": True},
+        {"eventId": ids[1], "status": "processed", "type": "Tick"},
+    ]
+    assert parts.downstream.seen == [ids[1]]
+
+
+async def test_a_failing_event_records_its_failure_on_that_event_only(parts: Parts) -> None:
+    ids = await _events(parts.inbox, 4)
+    parts.downstream.failing = {
+        ids[1]: RuntimeError("downstream down"),
+        ids[2]: RetryLater(30, "rate limited"),
+    }
+
+    first = await parts.processor.run_batch([_job(i) for i in ids])
+    last = await parts.processor.run_batch([_job(ids[1], attempt=3)])
+
+    assert first[0] == {"eventId": ids[0], "status": "processed", "type": "Tick"}
+    assert isinstance(first[1], RuntimeError)
+    assert isinstance(first[2], RetryLater)
+    assert first[3] == {"eventId": ids[3], "status": "processed", "type": "Tick"}
+    assert isinstance(last[0], RuntimeError)
+    stored = {i: await parts.inbox.get(i) for i in ids}
+    got = {i: (e.status, e.retry_count, e.last_error) for i, e in stored.items() if e is not None}
+    assert got == {
+        ids[0]: ("processed", 0, None),
+        ids[1]: ("dead", 2, "RuntimeError: downstream down"),
+        ids[2]: ("pending", 0, None),  # being told to wait is no failure
+        ids[3]: ("processed", 0, None),
+    }
+
+
+async def test_a_failing_sink_records_its_failure_on_that_event_only(database_url: str) -> None:
+    await upgrade(database_url)
+    engine = make_engine(database_url)
+    try:
+        inbox = InboxRepo(make_sessionmaker(engine))
+        ids = await _events(inbox, 3)
+
+        async def sink(event: WebhookEvent, body: dict[str, Any]) -> None:
+            if event.id == ids[1]:
+                raise PermanentFailure("no such target")
+
+        processor = EventProcessor(
+            inbox, ConnectionRepo(make_sessionmaker(engine)), {"Tick": Downstream()}, sinks=[sink]
+        )
+        results = await processor.run_batch([_job(i) for i in ids])
+
+        assert isinstance(results[1], PermanentFailure)
+        assert [results[0]["eventId"], results[2]["eventId"]] == [ids[0], ids[2]]
+        failed = await inbox.get(ids[1])
+        assert failed is not None
+        assert (failed.status, failed.last_error) == ("dead", "PermanentFailure: no such target")
+        for event_id in (ids[0], ids[2]):
+            done = await inbox.get(event_id)
+            assert done is not None and done.status == "processed"
+    finally:
+        await engine.dispose()
+
+
+async def test_events_of_a_batch_share_one_subscription_look_up(parts: Parts) -> None:
+    tenants = TenantRepo(parts.sessions)
+    acme, _ = await tenants.create("acme")
+    beta, _ = await tenants.create("beta")
+    subscriptions = SubscriptionRepo(parts.sessions)
+    subscription = await subscriptions.create(
+        Subscription(
+            id=new_id("sub_"),
+            tenant_id=acme.id,
+            name="ticks",
+            event_types='["Tick"]',
+            predicates="[]",
+            target_kind="action",
+            action="contacts.get",
+            action_input="{}",
+            scopes="read write",
+            active=True,
+        )
+    )
+    deliveries = DeliveryRepo(parts.sessions)
+    actions = InProcessQueue(parts.sessions, "actions-test")
+    processor = EventProcessor(
+        parts.inbox,
+        ConnectionRepo(parts.sessions),
+        {"Tick": parts.downstream},
+        sinks=[RoutingSink(subscriptions, deliveries, actions)],
+    )
+    acme_events = await _events(parts.inbox, 3, tenant_id=acme.id)
+    beta_events = await _events(parts.inbox, 2, tenant_id=beta.id)
+
+    with statements(parts.engine) as seen:
+        results = await processor.run_batch([_job(i) for i in acme_events + beta_events])
+
+    assert [r["status"] for r in results] == ["processed"] * 5
+    assert len(_touching(seen, "select", "from subscriptions")) == 1
+    routed = await deliveries.list(subscription.id)
+    assert sorted(d.event_id for d in routed) == sorted(acme_events)
+
+
+async def test_the_in_process_worker_hands_the_processor_whole_batches(parts: Parts) -> None:
+    assert isinstance(parts.processor, BatchHandler)
+    queue = InProcessQueue(parts.sessions, "events-test")
+    ids = await _events(parts.inbox, 5)
+    job_ids = [await queue.enqueue("webhook.process", {"eventId": i}) for i in ids]
+    worker = InProcessWorker(
+        queue, {"webhook.process": parts.processor}, concurrency=16, poll_interval_s=0.02
+    )
+
+    with statements(parts.engine) as seen:
+        task = asyncio.create_task(worker.run())
+        try:
+            infos = [await wait_for_state(queue, j, {"completed"}) for j in job_ids]
+        finally:
+            await worker.stop()
+            await asyncio.wait_for(task, 10)
+
+    assert [info.result for info in infos] == [
+        {"eventId": i, "status": "processed", "type": "Tick"} for i in ids
+    ]
+    assert len(_touching(seen, "select", "from webhook_events")) == 1

@@ -1,0 +1,280 @@
+"""Batch handlers on the in-process queue (SQLite and PostgreSQL): the worker hands a
+`BatchHandler` its claimed jobs in one call, records each job's own outcome from the returned
+list, fails the whole batch's attempt if the call raises, keeps every lease of a long batch,
+and still runs plain handlers job by job."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine
+from tests.integration.jobs.harness import migrated_engine, wait_for_state
+
+from ghl_bridge.jobs import Handler, InProcessQueue, InProcessWorker, Job, PermanentFailure
+from ghl_bridge.jobs.port import BatchHandler, RetryLater
+from ghl_bridge.store.db import make_sessionmaker
+
+QUEUE = "batch-handlers"
+
+
+@pytest.fixture
+async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
+    built = await migrated_engine(database_url)
+    yield built
+    await built.dispose()
+
+
+@pytest.fixture
+def queue(engine: AsyncEngine) -> InProcessQueue:
+    return InProcessQueue(make_sessionmaker(engine), QUEUE)
+
+
+@asynccontextmanager
+async def running(worker: InProcessWorker) -> AsyncIterator[InProcessWorker]:
+    task = asyncio.create_task(worker.run())
+    try:
+        yield worker
+    finally:
+        await worker.stop()
+        await asyncio.wait_for(task, 10)
+
+
+def fast_worker(
+    queue: InProcessQueue,
+    handlers: Mapping[str, Handler],
+    *,
+    concurrency: int = 16,
+    lease_s: float = 30.0,
+) -> InProcessWorker:
+    return InProcessWorker(
+        queue, handlers, concurrency=concurrency, poll_interval_s=0.02, lease_s=lease_s
+    )
+
+
+def by_mode(job: Job) -> Any:
+    """A job's outcome from its data: a value, or the exception its attempt ends with."""
+    mode = job.data.get("mode", "ok")
+    if mode == "broken" or (mode == "flaky" and job.attempt == 1):
+        return RuntimeError(f"boom {job.data['n']}")
+    if mode == "permanent":
+        return PermanentFailure("cannot ever work")
+    if mode == "later":
+        return RetryLater(3600, "come back in an hour")
+    return {"n": job.data["n"], "attempt": job.attempt}
+
+
+class Batched:
+    """A handler that takes whole batches; `__call__` is there for the BullMQ worker."""
+
+    def __init__(self, outcome: Callable[[Job], Any] = by_mode) -> None:
+        self.outcome = outcome
+        self.batches: list[list[str]] = []
+        self.single: list[str] = []
+        self.runs: Counter[str] = Counter()
+
+    async def __call__(self, job: Job) -> Any:
+        self.single.append(job.id)
+        result = self.outcome(job)
+        if isinstance(result, Exception):
+            raise result
+        return result
+
+    async def run_batch(self, jobs: Sequence[Job]) -> Sequence[Any]:
+        self.batches.append([job.id for job in jobs])
+        self.runs.update(job.id for job in jobs)
+        return [self.outcome(job) for job in jobs]
+
+
+async def test_queued_jobs_reach_the_handler_in_batches_with_their_own_results(
+    queue: InProcessQueue,
+) -> None:
+    handler = Batched()
+    assert isinstance(handler, BatchHandler)
+    ids = [await queue.enqueue("work", {"n": n}) for n in range(6)]
+
+    async with running(fast_worker(queue, {"work": handler})):
+        infos = [await wait_for_state(queue, job_id, {"completed"}) for job_id in ids]
+
+    assert [(info.result, info.attempts_made) for info in infos] == [
+        ({"n": n, "attempt": 1}, 1) for n in range(6)
+    ]
+    assert handler.single == []
+    assert sorted(job_id for batch in handler.batches for job_id in batch) == sorted(ids)
+    # Queued before the worker started: one claim, one call.
+    assert [sorted(batch) for batch in handler.batches] == [sorted(ids)]
+
+
+async def test_a_job_error_in_the_list_fails_only_that_job(queue: InProcessQueue) -> None:
+    handler = Batched()
+    modes = ["ok", "flaky", "broken", "permanent", "ok"]
+    ids = [
+        await queue.enqueue("work", {"n": n, "mode": mode}, attempts=2, backoff_s=0.05)
+        for n, mode in enumerate(modes)
+    ]
+
+    async with running(fast_worker(queue, {"work": handler})):
+        ok_first = await wait_for_state(queue, ids[0], {"completed"})
+        flaky = await wait_for_state(queue, ids[1], {"completed"})
+        broken = await wait_for_state(queue, ids[2], {"failed"})
+        permanent = await wait_for_state(queue, ids[3], {"failed"})
+        ok_last = await wait_for_state(queue, ids[4], {"completed"})
+
+    assert (ok_first.result, ok_first.attempts_made) == ({"n": 0, "attempt": 1}, 1)
+    assert (ok_last.result, ok_last.attempts_made) == ({"n": 4, "attempt": 1}, 1)
+    assert (flaky.result, flaky.attempts_made) == ({"n": 1, "attempt": 2}, 2)
+    assert (broken.failed_reason, broken.attempts_made) == ("RuntimeError: boom 2", 2)
+    assert (permanent.failed_reason, permanent.attempts_made) == (
+        "PermanentFailure: cannot ever work",
+        1,
+    )
+    assert handler.runs == Counter({ids[0]: 1, ids[1]: 2, ids[2]: 2, ids[3]: 1, ids[4]: 1})
+    assert handler.single == []
+
+
+async def test_retry_later_in_the_list_parks_the_job_uncounted(queue: InProcessQueue) -> None:
+    handler = Batched()
+    parked = await queue.enqueue("work", {"n": 0, "mode": "later"}, attempts=1)
+    done = await queue.enqueue("work", {"n": 1}, attempts=1)
+
+    async with running(fast_worker(queue, {"work": handler})):
+        info = await wait_for_state(queue, parked, {"delayed"})
+        other = await wait_for_state(queue, done, {"completed"})
+
+    assert (info.attempts_made, info.failed_reason, info.result) == (0, None, None)
+    assert other.result == {"n": 1, "attempt": 1}
+    assert handler.runs[parked] == 1
+
+
+class FailingBatches(Batched):
+    """`run_batch` raises on its first `failures` calls."""
+
+    def __init__(self, failures: int) -> None:
+        super().__init__()
+        self.failures = failures
+
+    async def run_batch(self, jobs: Sequence[Job]) -> Sequence[Any]:
+        results = await super().run_batch(jobs)
+        if len(self.batches) <= self.failures:
+            raise ConnectionError("the batch's database is down")
+        return results
+
+
+async def test_a_raising_batch_fails_every_job_of_it(queue: InProcessQueue) -> None:
+    handler = FailingBatches(failures=1)
+    ids = [await queue.enqueue("work", {"n": n}, attempts=1) for n in range(4)]
+
+    async with running(fast_worker(queue, {"work": handler})):
+        infos = [await wait_for_state(queue, job_id, {"failed"}) for job_id in ids]
+
+    assert {info.failed_reason for info in infos} == {
+        "ConnectionError: the batch's database is down"
+    }
+    assert [info.attempts_made for info in infos] == [1] * 4
+    assert [sorted(batch) for batch in handler.batches] == [sorted(ids)]
+
+
+async def test_a_raising_batch_costs_each_job_one_attempt(queue: InProcessQueue) -> None:
+    handler = FailingBatches(failures=1)
+    ids = [await queue.enqueue("work", {"n": n}, attempts=3, backoff_s=0.05) for n in range(3)]
+
+    async with running(fast_worker(queue, {"work": handler})):
+        infos = [await wait_for_state(queue, job_id, {"completed"}) for job_id in ids]
+
+    assert [(info.result, info.attempts_made) for info in infos] == [
+        ({"n": n, "attempt": 2}, 2) for n in range(3)
+    ]
+    assert all(handler.runs[job_id] == 2 for job_id in ids)
+
+
+async def test_a_wrong_number_of_results_fails_the_batch(queue: InProcessQueue) -> None:
+    class Short(Batched):
+        async def run_batch(self, jobs: Sequence[Job]) -> Sequence[Any]:
+            return list(await super().run_batch(jobs))[:1]
+
+    handler = Short()
+    ids = [await queue.enqueue("work", {"n": n}, attempts=1) for n in range(3)]
+
+    async with running(fast_worker(queue, {"work": handler})):
+        infos = [await wait_for_state(queue, job_id, {"failed"}) for job_id in ids]
+
+    assert {info.failed_reason for info in infos} == {
+        "RuntimeError: run_batch returned 1 results for 3 jobs"
+    }
+
+
+async def test_plain_handlers_still_run_job_by_job(queue: InProcessQueue) -> None:
+    seen: list[list[int]] = []
+
+    async def function(job: Job) -> int:
+        seen.append([int(job.data["n"])])
+        return int(job.data["n"]) * 2
+
+    class CallableOnly:
+        def __init__(self) -> None:
+            self.calls = 0
+
+        async def __call__(self, job: Job) -> str:
+            self.calls += 1
+            return f"called {job.data['n']}"
+
+    only_call = CallableOnly()
+    assert not isinstance(only_call, BatchHandler)
+    batched = Batched()
+    plain_ids = [await queue.enqueue("plain", {"n": n}) for n in range(4)]
+    call_ids = [await queue.enqueue("callable", {"n": n}) for n in range(3)]
+    batch_ids = [await queue.enqueue("batched", {"n": n}) for n in range(3)]
+
+    handlers: dict[str, Handler] = {"plain": function, "callable": only_call, "batched": batched}
+    async with running(fast_worker(queue, handlers)):
+        plain = [await wait_for_state(queue, i, {"completed"}) for i in plain_ids]
+        called = [await wait_for_state(queue, i, {"completed"}) for i in call_ids]
+        batch = [await wait_for_state(queue, i, {"completed"}) for i in batch_ids]
+
+    assert [info.result for info in plain] == [0, 2, 4, 6]
+    assert sorted(seen) == [[0], [1], [2], [3]]
+    assert [info.result for info in called] == ["called 0", "called 1", "called 2"]
+    assert only_call.calls == 3
+    assert [info.result for info in batch] == [{"n": n, "attempt": 1} for n in range(3)]
+    # One call, holding only its own name's jobs.
+    assert [sorted(batch) for batch in batched.batches] == [sorted(batch_ids)]
+
+
+async def test_a_reclaimed_last_attempt_is_failed_without_calling_the_batch(
+    queue: InProcessQueue,
+) -> None:
+    handler = Batched()
+    job_id = await queue.enqueue("work", {"n": 0}, attempts=1)
+    # A worker claimed it and died: its lease is already over.
+    await queue.repo.claim(QUEUE, datetime.now(UTC), lease_s=0)
+
+    async with running(fast_worker(queue, {"work": handler})):
+        info = await wait_for_state(queue, job_id, {"failed"})
+
+    assert info.failed_reason is not None
+    assert "stopped before recording an outcome" in info.failed_reason
+    assert handler.batches == [] and handler.single == []
+
+
+async def test_a_long_batch_keeps_the_leases_of_all_its_jobs(queue: InProcessQueue) -> None:
+    class Slow(Batched):
+        async def run_batch(self, jobs: Sequence[Job]) -> Sequence[Any]:
+            results = await super().run_batch(jobs)
+            await asyncio.sleep(1.0)  # three lease lengths of work
+            return results
+
+    handler = Slow()
+    ids = [await queue.enqueue("slow", {"n": n}) for n in range(3)]
+    async with (
+        running(fast_worker(queue, {"slow": handler}, lease_s=0.3)),
+        running(fast_worker(queue, {"slow": handler}, lease_s=0.3)),
+    ):
+        infos = [await wait_for_state(queue, job_id, {"completed"}) for job_id in ids]
+
+    assert [info.result for info in infos] == [{"n": n, "attempt": 1} for n in range(3)]
+    assert handler.runs == Counter(dict.fromkeys(ids, 1))
