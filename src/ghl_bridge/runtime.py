@@ -50,7 +50,7 @@ from ghl_bridge.oauth.tokens import ConnectionTokens
 from ghl_bridge.store.action_records import ActionRecordRepo
 from ghl_bridge.store.audit import AuditRepo, AuditWriter
 from ghl_bridge.store.connections import ConnectionRepo
-from ghl_bridge.store.db import make_engine, make_sessionmaker
+from ghl_bridge.store.db import make_engine, make_read_engine, make_sessionmaker
 from ghl_bridge.store.deliveries import DeliveryRepo
 from ghl_bridge.store.idempotency import IdempotencyRepo
 from ghl_bridge.store.inbox import InboxRepo
@@ -106,6 +106,7 @@ class Runtime:
     subscriptions: SubscriptionService
     outbound: OutboundDeliverer = field(init=False)  # needs `actions`: set in `start`
     workers: list[WorkerRunner] = field(default_factory=list)
+    read_engine: AsyncEngine | None = None  # SQLite's reader connection (store.db)
     _tasks: list[asyncio.Task[Any]] = field(default_factory=list)
 
     @classmethod
@@ -116,6 +117,8 @@ class Runtime:
         await upgrade(settings.database_url)
         engine = make_engine(settings.database_url)
         sessions = make_sessionmaker(engine)
+        read_engine = make_read_engine(settings.database_url)  # SQLite only: see its docstring
+        reads = make_sessionmaker(read_engine) if read_engine is not None else sessions
         keyring = resolve_keyring(settings, data_dir)
         vault = Vault(keyring)
         connections = ConnectionRepo(sessions)
@@ -169,7 +172,7 @@ class Runtime:
             actions_queue,
             allow_private=settings.outbound_allow_private,
         )
-        routing = RoutingSink(subscriptions.repo, subscriptions.deliveries, actions_queue)
+        routing = RoutingSink(SubscriptionRepo(reads), subscriptions.deliveries, actions_queue)
         runtime = cls(
             settings=settings,
             engine=engine,
@@ -201,8 +204,14 @@ class Runtime:
                 trusted_proxies=parse_networks(settings.trusted_proxies),
             ),
             processor=EventProcessor(
-                inbox, connections, audit=audit, adopter=tokens, sinks=[routing]
+                inbox,
+                connections,
+                audit=audit,
+                adopter=tokens,
+                sinks=[routing],
+                loads=InboxRepo(reads),
             ),
+            read_engine=read_engine,
             refresh_lock=refresh_lock,
             audit=audit,
             audit_log=audit_log,
@@ -296,6 +305,8 @@ class Runtime:
         await self.refresh_lock.aclose()
         await self.audit.aclose()  # after the client: its last calls are audited too
         self.receiver.signatures.close()
+        if self.read_engine is not None:
+            await self.read_engine.dispose()
         await self.engine.dispose()
 
 

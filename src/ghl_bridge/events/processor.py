@@ -75,8 +75,10 @@ class EventProcessor:
         audit: ConnectionAudit = NO_AUDIT,
         adopter: ConnectionKeeper | None = None,
         sinks: Sequence[EventSink] = (),
+        loads: InboxRepo | None = None,
     ) -> None:
         self._inbox = inbox
+        self._reads = loads or inbox  # where events are loaded from (SQLite: a reader)
         self._sinks = tuple(sinks)
         self._audit = audit
         self._connections = connections
@@ -92,7 +94,7 @@ class EventProcessor:
         self._marks: Batcher[str, None] = Batcher(self._mark, name="event-marks")
 
     async def _load(self, event_ids: Sequence[str]) -> list[WebhookEvent | None]:
-        found = await self._inbox.get_many(event_ids)
+        found = await self._reads.get_many(event_ids)
         return [found.get(event_id) for event_id in event_ids]
 
     async def _mark(self, event_ids: Sequence[str]) -> list[BaseException | None]:
@@ -106,7 +108,7 @@ class EventProcessor:
     async def run_batch(self, jobs: Sequence[Job]) -> list[Any]:
         """The in-process worker's claimed batch: one query loads every event, then each is
         processed as `__call__` would (their subscription look-ups and marks still shared)."""
-        found = await self._inbox.get_many([i for i in map(_event_id, jobs) if i])
+        found = await self._reads.get_many([i for i in map(_event_id, jobs) if i])
         results: list[Any] = await asyncio.gather(
             *(self._process(job, found.get(_event_id(job))) for job in jobs),
             return_exceptions=True,

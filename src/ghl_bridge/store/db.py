@@ -90,6 +90,41 @@ def make_engine(url: str, *, echo: bool = False) -> AsyncEngine:
     )
 
 
+def make_read_engine(url: str) -> AsyncEngine | None:
+    """A second SQLite connection for hot read-only queries, or None (PostgreSQL's pool
+    already reads in parallel; an in-memory SQLite database is private to its connection).
+
+    Under WAL a reader never waits for the writer and sees every committed write, so the event
+    processor's batch loads and subscription look-ups take this one instead of queueing for the
+    single writer connection behind the inbox's group commits (it was held ~90 % of the time at
+    650 webhooks/s, docs/benchmarks.md). ``query_only`` makes a write through it an error.
+    """
+    sa_url = make_url(url)
+    if sa_url.get_backend_name() != "sqlite" or _sqlite_file(sa_url.database) is None:
+        return None
+    one_trip = sqlite_driver.module()
+    engine = create_async_engine(
+        sa_url,
+        hide_parameters=True,
+        connect_args={"timeout": 5.0},
+        **({"module": one_trip} if one_trip is not None else {}),
+        pool_size=1,
+        max_overflow=0,
+        pool_timeout=30,
+    )
+    event.listen(engine.sync_engine, "connect", _apply_sqlite_pragmas)
+    event.listen(engine.sync_engine, "connect", _read_only)
+    return engine
+
+
+def _read_only(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute("PRAGMA query_only=ON")
+    finally:
+        cursor.close()
+
+
 def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     """Session factory; objects stay readable after commit (``expire_on_commit=False``)."""
     return async_sessionmaker(engine, expire_on_commit=False)
