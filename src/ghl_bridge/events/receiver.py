@@ -27,7 +27,6 @@ from ghl_bridge.jobs.names import WEBHOOK_PROCESS_JOB
 from ghl_bridge.jobs.payload import encode_payload
 from ghl_bridge.jobs.port import DEFAULT_RETRY, Queue
 from ghl_bridge.store.inbox_writer import (
-    AfterInsert,
     InboxEntry,
     InboxSaturated,
     InboxWriter,
@@ -35,6 +34,7 @@ from ghl_bridge.store.inbox_writer import (
     insert_jobs,
     job_values,
 )
+from ghl_bridge.store.jobs import record_of
 
 log = structlog.get_logger("ghl_bridge.webhooks")
 
@@ -133,7 +133,8 @@ class WebhookReceiver:
         self._metrics = metrics or webhook_metrics()
         self._enqueue_after_commit = not isinstance(queue, InProcessQueue)
         if isinstance(queue, InProcessQueue):
-            writer.in_same_transaction(_job_rows(queue), lambda _ids: queue.signal.notify())
+            rows = _JobRows(queue)
+            writer.in_same_transaction(rows.insert, rows.committed)
 
     async def receive(
         self,
@@ -216,15 +217,30 @@ class WebhookReceiver:
             raise WebhookRejected(403, "ip_not_allowed")
 
 
-def _job_rows(queue: InProcessQueue) -> AfterInsert:
+class _JobRows:
     """The in-process queue's ``webhook.process`` jobs, written with the batch's inbox rows:
-    the rows `InProcessQueue.enqueue` would write (id ``wh-<eventId>``, the job's retry policy)."""
+    the rows `InProcessQueue.enqueue` would write (id ``wh-<eventId>``, the job's retry policy).
 
-    async def insert(session: AsyncSession, event_ids: Sequence[str]) -> None:
+    While this process runs the queue's worker and it has room, the rows are written already
+    leased to it and handed to it once committed (`InProcessWorker.adopt`): the inbox's
+    transaction is the claim, so an event goes from commit to handler without a claim
+    transaction on the one SQLite writer. Rows past its room are written waiting and claimed
+    as usual; a crash leaves leased rows to expire and be claimed again, as any claimed job.
+    """
+
+    def __init__(self, queue: InProcessQueue) -> None:
+        self._queue = queue
+        self._leased: list[dict[str, Any]] = []  # this batch's leased rows, until its commit
+
+    async def insert(self, session: AsyncSession, event_ids: Sequence[str]) -> None:
+        queue = self._queue
         now = queue.clock()
         attempts, backoff_s = queue.policies.get(WEBHOOK_PROCESS_JOB, DEFAULT_RETRY).resolve(
             None, None
         )
+        worker = queue.local_worker
+        room = worker.room() if worker is not None else 0
+        until = worker.lease_until() if worker is not None and room else None
         rows = [
             job_values(
                 queue.name,
@@ -234,12 +250,19 @@ def _job_rows(queue: InProcessQueue) -> AfterInsert:
                 now,
                 max_attempts=attempts,
                 backoff_s=backoff_s,
+                leased_until=until if n < room else None,
             )
-            for event_id in event_ids
+            for n, event_id in enumerate(event_ids)
         ]
         await insert_jobs(session, rows)
+        self._leased = rows[:room]
 
-    return insert
+    def committed(self, _event_ids: Sequence[str]) -> None:
+        leased, self._leased = self._leased, []
+        worker = self._queue.local_worker
+        if leased and worker is not None:
+            worker.adopt([record_of(row) for row in leased])
+        self._queue.signal.notify()  # the rows written waiting
 
 
 def _parse(raw: bytes) -> dict[str, Any]:

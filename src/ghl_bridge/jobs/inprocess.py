@@ -115,6 +115,9 @@ class InProcessQueue:
         self.policies: Mapping[str, RetryPolicy] = dict(policies or {})
         self.repo = JobRepo(sessionmaker, clock=clock)
         self.signal = _Signal()
+        # The running worker of this process, if any: a producer that writes its job rows
+        # already leased (`InProcessWorker.room`) hands them straight to it (`adopt`).
+        self.local_worker: InProcessWorker | None = None
 
     async def enqueue(
         self,
@@ -210,6 +213,7 @@ class InProcessWorker:
         self._outcome_ready = asyncio.Event()
         self._claiming = False
         self._held: set[str] = set()  # ids of the jobs in hand, whose leases we renew
+        self._group: asyncio.TaskGroup | None = None
 
     async def run(self) -> None:
         """Run the worker tasks until `stop()`.
@@ -224,6 +228,8 @@ class InProcessWorker:
         self._claiming = True
         try:
             async with asyncio.TaskGroup() as group:
+                self._group = group
+                self._queue.local_worker = self
                 recorder = group.create_task(self._record_outcomes())
                 renewer = group.create_task(self._renew_leases())
                 try:
@@ -231,9 +237,12 @@ class InProcessWorker:
                 finally:
                     self._claiming = False  # no job can be handed out any more
                     self._outcome_ready.set()
+                    if self._queue.local_worker is self:
+                        self._queue.local_worker = None
                 await recorder  # every job handed out has its outcome written
                 renewer.cancel()
         finally:
+            self._group = None
             self._running = False
             self._stopped.set()
 
@@ -263,16 +272,38 @@ class InProcessWorker:
             if not claimed:
                 await _Signal.wait(wake, self._poll_interval_s)
                 continue
-            batches: dict[str, list[JobRecord]] = {}
-            for record in claimed:
-                self._busy += 1
-                handler = self._handlers.get(record.name)
-                if isinstance(handler, BatchHandler) and record.attempts_made < record.max_attempts:
-                    batches.setdefault(record.name, []).append(record)
-                else:
-                    group.create_task(self._run_one(record))
-            for name, records in batches.items():
-                group.create_task(self._run_batch(self._handlers[name], records))
+            self._start(group, claimed)
+
+    def room(self) -> int:
+        """How many more jobs this worker would take now (0 once it is stopping)."""
+        if not self._claiming or self._stopping.is_set() or self._group is None:
+            return 0
+        return max(0, self._concurrency - self._busy)
+
+    def lease_until(self) -> datetime:
+        """The lease a job handed to this worker now should be written with."""
+        return self._clock() + timedelta(seconds=self._lease_s)
+
+    def adopt(self, records: list[JobRecord]) -> bool:
+        """Run jobs whose rows a producer in this process committed already leased (their
+        transaction is its claim: no claim round trip, no wake-up). False if the worker is
+        stopping: the jobs then wait for their lease to expire and are claimed again."""
+        if self._group is None or not self._claiming or self._stopping.is_set():
+            return False
+        self._start(self._group, records)
+        return True
+
+    def _start(self, group: asyncio.TaskGroup, records: list[JobRecord]) -> None:
+        batches: dict[str, list[JobRecord]] = {}
+        for record in records:
+            self._busy += 1
+            handler = self._handlers.get(record.name)
+            if isinstance(handler, BatchHandler) and record.attempts_made < record.max_attempts:
+                batches.setdefault(record.name, []).append(record)
+            else:
+                group.create_task(self._run_one(record))
+        for name, batch in batches.items():
+            group.create_task(self._run_batch(self._handlers[name], batch))
 
     async def _run_one(self, record: JobRecord) -> None:
         try:

@@ -229,18 +229,22 @@ def job_values(
     *,
     max_attempts: int = 5,
     backoff_s: float = 1.0,
+    leased_until: datetime | None = None,
 ) -> dict[str, Any]:
-    """A waiting in-process-queue job row, exactly as `JobRepo.add` would write it."""
+    """A waiting in-process-queue job row, exactly as `JobRepo.add` would write it; or, with
+    ``leased_until``, the row as `JobRepo.claim` would leave it: taken by a worker until then
+    (the receiver hands such jobs to the worker in its own process, see `WebhookReceiver`)."""
     return {
         "id": job_id,
         "queue": queue,
         "name": name,
         "dedupe_key": job_id,
         "data": _wrap(data_json, backoff_s),
-        "status": "waiting",
+        "status": "waiting" if leased_until is None else "active",
         "attempts_made": 0,
         "max_attempts": max_attempts,
         "run_at": now,
+        "locked_until": leased_until,
         "created_at": now,
         "updated_at": now,
     }
