@@ -10,6 +10,7 @@ in their own):
 2. half load: an open loop at half that rate → receipt → processed latency per event (from the
    inbox's `received_at` and `processed_at`: an upper bound of receipt → handler start);
 3. the same at half the rate the worker keeps up with (end-to-end), for context.
+Before that, per database, the receiver alone (`serve --no-worker`): phase 1 only.
 Then 10 % are re-sent as duplicates; every delivery must be stored exactly once.
 
     python -m bench.webhook_ingest [--quick] [--pg URL | --no-pg]
@@ -231,16 +232,36 @@ def run_bare(n: int, key: ed25519.Ed25519PrivateKey) -> dict[str, float]:
     return metrics
 
 
-def run_ours(
-    label: str, url: str, n: int, key: ed25519.Ed25519PrivateKey, pem: str, work: Path
-) -> dict[str, float]:
+def _env(url: str, pem: str) -> dict[str, str]:
+    """A freshly seeded database and the settings `serve` needs for it."""
     keys = KeyRing.generate("bench")
     asyncio.run(seed(url, keys))
-    env = {
+    return {
         "GHL_BRIDGE_DATABASE_URL": url,
         "GHL_BRIDGE_WEBHOOK_ED25519_KEYS": pem,
         "GHL_BRIDGE_ENCRYPTION_KEYS": keys,
     }
+
+
+def run_receiver_only(
+    label: str, url: str, n: int, key: ed25519.Ed25519PrivateKey, pem: str, work: Path
+) -> dict[str, float]:
+    """`serve --no-worker`: what the receiver alone accepts (verify, store, queue) when the
+    processing runs elsewhere (a `worker` process), for comparison with the embedded mode."""
+    env = _env(url, pem)
+    port = free_port()
+    cmd = [str(BIN / "ghl-bridge"), "serve", "--no-worker", "--port", str(port)]
+    with server(cmd, port, env=env, cwd=work):
+        hook = f"http://127.0.0.1:{port}/webhooks/ghl"
+        asyncio.run(closed_loop(hook, deliveries(200, key), CONCURRENCY))  # warm-up
+        peak = asyncio.run(closed_loop(hook, deliveries(n, key), CONCURRENCY))
+    return {f"{label}_receiver_only_rps": round(n / peak["elapsed"], 1)}
+
+
+def run_ours(
+    label: str, url: str, n: int, key: ed25519.Ed25519PrivateKey, pem: str, work: Path
+) -> dict[str, float]:
+    env = _env(url, pem)
     port = free_port()
     m: dict[str, float] = {}
     with server([str(BIN / "ghl-bridge"), "serve", "--port", str(port)], port, env=env, cwd=work):
@@ -312,10 +333,15 @@ def main(argv: list[str]) -> int:
         elif not args.no_pg:
             print(f"PostgreSQL not reachable at {pg_url}: SQLite only", file=sys.stderr)
         for label, url in runs:
+            alone = url.replace("bench.db", "receiver.db")  # PostgreSQL: emptied again after
+            metrics.update(run_receiver_only(label, alone, n, key, pem, work))
             metrics.update(run_ours(label, url, n, key, pem, work))
     goals: dict[str, str] = {}
     for label, _ in runs:
         metrics[f"ratio_vs_bare_{label}"] = round(metrics[f"{label}_rps"] / metrics["bare_rps"], 3)
+        metrics[f"receiver_only_ratio_vs_bare_{label}"] = round(
+            metrics[f"{label}_receiver_only_rps"] / metrics["bare_rps"], 3
+        )
         metrics[f"p99_ms_half_load_{label}"] = metrics[f"{label}_half_receipt_to_processed_p99_ms"]
         goals[f"ratio_vs_bare_{label}"] = ">= 0.40"
         goals[f"p99_ms_half_load_{label}"] = "< 100"
