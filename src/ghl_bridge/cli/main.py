@@ -63,7 +63,7 @@ def serve(
     logs.configure(json=settings.env == "prod")
     from ghl_bridge.cli.servers import quiet_webhook_access_log
 
-    app = create_app(settings, with_worker=not no_worker)
+    app = create_app(settings, with_worker=not no_worker, freeze_heap=True)
     config = uvicorn.Config(app, host=host, port=port, log_level="info")  # configures logging
     quiet_webhook_access_log()
     with contextlib.suppress(KeyboardInterrupt):  # as uvicorn.run does
@@ -79,9 +79,11 @@ def worker() -> None:
     logs.configure(json=settings.env == "prod")
 
     async def main() -> None:
+        from ghl_bridge.api.app import freeze_startup_heap
         from ghl_bridge.cli.servers import install_stop_handler
 
         runtime = await Runtime.start(settings, with_worker=True)
+        freeze_startup_heap()
         stop = asyncio.Event()
         install_stop_handler(stop)
         err.print(f"worker running ({settings.queue_kind} queue); Ctrl-C stops it")
