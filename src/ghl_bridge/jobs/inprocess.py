@@ -275,7 +275,9 @@ class InProcessWorker:
             self._start(group, claimed)
 
     def room(self) -> int:
-        """How many more jobs this worker would take now (0 once it is stopping)."""
+        """How many more jobs this worker would take now (0 once it is stopping). Not a
+        reservation: a producer that writes leased rows by it and one claim meanwhile can take
+        the worker past `concurrency` by one batch, which only delays those jobs' start."""
         if not self._claiming or self._stopping.is_set() or self._group is None:
             return 0
         return max(0, self._concurrency - self._busy)

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -61,23 +61,7 @@ def make_engine(url: str, *, echo: bool = False) -> AsyncEngine:
         path = _sqlite_file(sa_url.database)
         if path is not None:
             path.parent.mkdir(parents=True, exist_ok=True)
-        one_trip = sqlite_driver.module()  # a statement is one hop to aiosqlite's thread
-        engine = create_async_engine(
-            sa_url,
-            echo=echo,
-            hide_parameters=True,
-            connect_args={"timeout": 5.0},
-            **({"module": one_trip} if one_trip is not None else {}),
-            # One connection, shared in turn: SQLite has one writer anyway, and queueing in
-            # the pool is fair and immediate, where competing connections wait in SQLite's
-            # busy handler (sleeps of up to 100 ms; ingest p99 894 → ~160 ms, see
-            # docs/benchmarks.md).
-            pool_size=1,
-            max_overflow=0,
-            pool_timeout=30,
-        )
-        event.listen(engine.sync_engine, "connect", _apply_sqlite_pragmas)
-        return engine
+        return _sqlite_engine(sa_url, echo=echo)
     return create_async_engine(
         sa_url,
         echo=echo,
@@ -102,17 +86,7 @@ def make_read_engine(url: str) -> AsyncEngine | None:
     sa_url = make_url(url)
     if sa_url.get_backend_name() != "sqlite" or _sqlite_file(sa_url.database) is None:
         return None
-    one_trip = sqlite_driver.module()
-    engine = create_async_engine(
-        sa_url,
-        hide_parameters=True,
-        connect_args={"timeout": 5.0},
-        **({"module": one_trip} if one_trip is not None else {}),
-        pool_size=1,
-        max_overflow=0,
-        pool_timeout=30,
-    )
-    event.listen(engine.sync_engine, "connect", _apply_sqlite_pragmas)
+    engine = _sqlite_engine(sa_url)
     event.listen(engine.sync_engine, "connect", _read_only)
     return engine
 
@@ -123,6 +97,26 @@ def _read_only(dbapi_connection: Any, _record: Any) -> None:
         cursor.execute("PRAGMA query_only=ON")
     finally:
         cursor.close()
+
+
+def _sqlite_engine(sa_url: URL, *, echo: bool = False) -> AsyncEngine:
+    one_trip = sqlite_driver.module()  # a statement is one hop to aiosqlite's thread
+    engine = create_async_engine(
+        sa_url,
+        echo=echo,
+        hide_parameters=True,
+        connect_args={"timeout": 5.0},
+        **({"module": one_trip} if one_trip is not None else {}),
+        # One connection, shared in turn: SQLite has one writer anyway, and queueing in
+        # the pool is fair and immediate, where competing connections wait in SQLite's
+        # busy handler (sleeps of up to 100 ms; ingest p99 894 → ~160 ms, see
+        # docs/benchmarks.md).
+        pool_size=1,
+        max_overflow=0,
+        pool_timeout=30,
+    )
+    event.listen(engine.sync_engine, "connect", _apply_sqlite_pragmas)
+    return engine
 
 
 def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

@@ -55,6 +55,31 @@ class Backend:
             await asyncio.wait_for(task, 10)
 
 
+@asynccontextmanager
+async def running(worker: InProcessWorker) -> AsyncIterator[InProcessWorker]:
+    """Run an in-process worker for the block, then stop it gracefully."""
+    task = asyncio.create_task(worker.run())
+    try:
+        yield worker
+    finally:
+        await worker.stop()
+        await asyncio.wait_for(task, 10)
+
+
+def fast_worker(
+    queue: InProcessQueue,
+    handlers: Mapping[str, Handler],
+    *,
+    concurrency: int = 4,
+    poll_interval_s: float = 0.02,
+    lease_s: float = 30.0,
+) -> InProcessWorker:
+    """An in-process worker that polls often (tests wait on it)."""
+    return InProcessWorker(
+        queue, handlers, concurrency=concurrency, poll_interval_s=poll_interval_s, lease_s=lease_s
+    )
+
+
 async def wait_until(
     queue: Queue, job_id: str, predicate: Callable[[JobInfo], bool], timeout_s: float = 10.0
 ) -> JobInfo:

@@ -8,13 +8,13 @@ from __future__ import annotations
 import asyncio
 from collections import Counter
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
-from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
-from tests.integration.jobs.harness import migrated_engine, wait_for_state
+from tests.integration.jobs.harness import fast_worker as _fast_worker
+from tests.integration.jobs.harness import migrated_engine, running, wait_for_state
 
 from ghl_bridge.jobs import Handler, InProcessQueue, InProcessWorker, Job, PermanentFailure
 from ghl_bridge.jobs.port import BatchHandler, RetryLater
@@ -33,28 +33,6 @@ async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
 @pytest.fixture
 def queue(engine: AsyncEngine) -> InProcessQueue:
     return InProcessQueue(make_sessionmaker(engine), QUEUE)
-
-
-@asynccontextmanager
-async def running(worker: InProcessWorker) -> AsyncIterator[InProcessWorker]:
-    task = asyncio.create_task(worker.run())
-    try:
-        yield worker
-    finally:
-        await worker.stop()
-        await asyncio.wait_for(task, 10)
-
-
-def fast_worker(
-    queue: InProcessQueue,
-    handlers: Mapping[str, Handler],
-    *,
-    concurrency: int = 16,
-    lease_s: float = 30.0,
-) -> InProcessWorker:
-    return InProcessWorker(
-        queue, handlers, concurrency=concurrency, poll_interval_s=0.02, lease_s=lease_s
-    )
 
 
 def by_mode(job: Job) -> Any:
@@ -89,6 +67,12 @@ class Batched:
         self.batches.append([job.id for job in jobs])
         self.runs.update(job.id for job in jobs)
         return [self.outcome(job) for job in jobs]
+
+
+def fast_worker(
+    queue: InProcessQueue, handlers: Mapping[str, Handler], **options: Any
+) -> InProcessWorker:
+    return _fast_worker(queue, handlers, **{"concurrency": 16, **options})
 
 
 async def test_queued_jobs_reach_the_handler_in_batches_with_their_own_results(

@@ -4,15 +4,20 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from collections.abc import AsyncIterator, Mapping
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
-from tests.integration.jobs.harness import Calls, migrated_engine, wait_for_state
+from tests.integration.jobs.harness import (
+    Calls,
+    fast_worker,
+    migrated_engine,
+    running,
+    wait_for_state,
+)
 
-from ghl_bridge.jobs import Handler, InProcessQueue, InProcessWorker, Job
+from ghl_bridge.jobs import InProcessQueue, Job
 from ghl_bridge.store.db import make_engine, make_sessionmaker
 
 QUEUE = "inprocess-test"
@@ -23,29 +28,6 @@ async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
     built = await migrated_engine(database_url)
     yield built
     await built.dispose()
-
-
-@asynccontextmanager
-async def running(worker: InProcessWorker) -> AsyncIterator[InProcessWorker]:
-    task = asyncio.create_task(worker.run())
-    try:
-        yield worker
-    finally:
-        await worker.stop()
-        await asyncio.wait_for(task, 10)
-
-
-def fast_worker(
-    queue: InProcessQueue,
-    handlers: Mapping[str, Handler],
-    *,
-    concurrency: int = 4,
-    poll_interval_s: float = 0.02,
-    lease_s: float = 30.0,
-) -> InProcessWorker:
-    return InProcessWorker(
-        queue, handlers, concurrency=concurrency, poll_interval_s=poll_interval_s, lease_s=lease_s
-    )
 
 
 async def test_job_left_active_by_a_crashed_worker_is_taken_again(engine: AsyncEngine) -> None:
