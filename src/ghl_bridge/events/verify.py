@@ -75,7 +75,10 @@ def _load(pem: str) -> object:
 
 def verify_signature(raw: bytes, headers: Mapping[str, str], keys: WebhookKeys) -> Scheme:
     """Which scheme vouched for ``raw``; raise WebhookRejected(401) if none did."""
-    ghl_sig = headers.get(HEADER_GHL_SIGNATURE)
+    return _verify(raw, headers.get(HEADER_GHL_SIGNATURE), headers.get(HEADER_WH_SIGNATURE), keys)
+
+
+def _verify(raw: bytes, ghl_sig: str | None, wh_sig: str | None, keys: WebhookKeys) -> Scheme:
     if ghl_sig and keys.ed25519:
         signed = _b64(ghl_sig, 64) + raw  # libsodium's "signed message": signature, then body
         for ed_key in keys.ed25519:
@@ -85,7 +88,6 @@ def verify_signature(raw: bytes, headers: Mapping[str, str], keys: WebhookKeys) 
             except BadSignatureError:
                 continue
         raise WebhookRejected(401, "bad_signature")
-    wh_sig = headers.get(HEADER_WH_SIGNATURE)
     if wh_sig and keys.rsa:
         signature = _b64(wh_sig, None)
         for rsa_key in keys.rsa:
@@ -137,9 +139,8 @@ def _check_all(
 ) -> list[Scheme | BaseException]:
     results: list[Scheme | BaseException] = []
     for raw, ghl_sig, wh_sig in items:
-        headers = {HEADER_GHL_SIGNATURE: ghl_sig or "", HEADER_WH_SIGNATURE: wh_sig or ""}
         try:
-            results.append(verify_signature(raw, headers, keys))
+            results.append(_verify(raw, ghl_sig, wh_sig, keys))
         except WebhookRejected as exc:
             results.append(exc)
     return results

@@ -71,6 +71,8 @@ class _Signal:
             await asyncio.wait_for(event.wait(), timeout_s)
 
 
+_NOT_AN_OBJECT: Final = Failed("job data must be a JSON object", permanent=True)
+
 _STATES: Final[Mapping[str, JobState]] = {
     "waiting": "waiting",
     "active": "active",
@@ -314,9 +316,7 @@ class InProcessWorker:
             # The row stays active; its lease expires and the job is taken again.
             _log.exception("recording a job outcome failed", job_id=record.id)
         finally:
-            self._busy -= 1
-            self._slot_free.set()
-            self._outcome_ready.set()  # the recorder may be waiting for the last job to end
+            self._release(1)
 
     async def _run_batch(self, handler: Any, records: list[JobRecord]) -> None:
         """One `BatchHandler` call for the claimed jobs of its name; outcomes recorded as
@@ -329,7 +329,7 @@ class InProcessWorker:
             for record in records:
                 job = self._job(record)
                 if job is None:
-                    outcomes[record.id] = Failed("job data must be a JSON object", permanent=True)
+                    outcomes[record.id] = _NOT_AN_OBJECT
                 else:
                     jobs.append(job)
             for job, outcome in zip(jobs, await run_batch_attempt(handler, jobs), strict=True):
@@ -350,9 +350,13 @@ class InProcessWorker:
             _log.exception("running a batch of jobs failed", jobs=len(records))
         finally:
             self._held.difference_update(ids)
-            self._busy -= len(records)
-            self._slot_free.set()
-            self._outcome_ready.set()
+            self._release(len(records))
+
+    def _release(self, jobs: int) -> None:
+        """Give back the slots of jobs whose outcomes are written (or abandoned to lease expiry)."""
+        self._busy -= jobs
+        self._slot_free.set()
+        self._outcome_ready.set()  # the recorder may be waiting for the last job to end
 
     async def _execute(self, record: JobRecord) -> None:
         if record.attempts_made >= record.max_attempts:
@@ -418,7 +422,7 @@ class InProcessWorker:
     async def _attempt(self, record: JobRecord) -> Outcome:
         job = self._job(record)
         if job is None:
-            return Failed("job data must be a JSON object", permanent=True)
+            return _NOT_AN_OBJECT
         return await run_attempt(self._handlers, self._queue.name, job)
 
     def _job(self, record: JobRecord) -> Job | None:

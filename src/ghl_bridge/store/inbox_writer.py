@@ -76,8 +76,8 @@ class InboxWriter:
         max_batch: int = 500,
         max_pending: int = 5000,
     ) -> None:
-        if max_batch < 1 or max_pending < 1:
-            raise ValueError("max_batch and max_pending must be positive")
+        if max_pending < 1:  # max_batch is the Batcher's to check
+            raise ValueError("max_pending must be positive")
         self._sessions = sessions
         self._max_pending = max_pending
         self._batcher: Batcher[InboxEntry, Stored] = Batcher(
