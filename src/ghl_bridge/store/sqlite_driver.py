@@ -17,9 +17,9 @@ from __future__ import annotations
 
 import collections
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from functools import partial
-from typing import Any
+from typing import Any, TypeVar
 
 import aiosqlite
 from sqlalchemy.dialects.sqlite.aiosqlite import (
@@ -31,6 +31,7 @@ from sqlalchemy.util import immutabledict
 
 # (description, rows, rowcount, lastrowid) of one statement
 _Outcome = tuple[Any, list[Any], int, int | None]
+R = TypeVar("R")
 
 
 def _run(conn: sqlite3.Connection, operation: str, parameters: Any, many: bool) -> _Outcome:
@@ -118,11 +119,38 @@ class _Connection(AsyncAdapt_aiosqlite_connection):
     __slots__ = ()
     _cursor_cls = OneTripCursor
 
+    # The pool ends every checkout with a rollback, and a read-only session with one too: a
+    # hand-off each, for nothing when no transaction is open (SQLite begins one only at the
+    # first write). The flag is read while this connection is checked out, so no statement of
+    # ours runs on the driver's thread meanwhile.
+    def rollback(self) -> None:
+        if self._in_transaction():
+            super().rollback()
+
+    def commit(self) -> None:
+        if self._in_transaction():
+            super().commit()
+
+    def _in_transaction(self) -> bool:
+        driver = getattr(self._connection, "_connection", None)  # None once closed
+        return driver is None or bool(driver.in_transaction)
+
 
 class _DBAPI(AsyncAdapt_aiosqlite_dbapi):
     def connect(self, *arg: Any, **kw: Any) -> _Connection:
         stock = super().connect(*arg, **kw)
         return _Connection(self, stock._connection)
+
+
+async def run_on_thread(driver: aiosqlite.Connection, work: Callable[[sqlite3.Connection], R]) -> R:
+    """Run ``work(connection)`` on the aiosqlite connection's own thread: a whole transaction in
+    one hand-off (store/inbox_writer.py). The caller holds the connection (checked out of the
+    pool), so nothing else runs on it meanwhile."""
+    execute = getattr(driver, "_execute", None)
+    if not callable(execute):
+        raise RuntimeError("this aiosqlite cannot run a function on its thread (_execute)")
+    result: R = await execute(partial(work, driver._conn))
+    return result
 
 
 def module() -> AsyncAdapt_aiosqlite_dbapi | None:
