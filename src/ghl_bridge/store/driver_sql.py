@@ -91,7 +91,9 @@ def insert(
 
 def _filler(column: Column[Any], dialect: Dialect) -> Callable[[Mapping[str, Any]], Any]:
     """Row → the column's driver value: the row's or the default, through the type's binding."""
-    process = column.type.bind_processor(dialect)
+    # The dialect's own implementation: for a `TypeDecorator` the plain `bind_processor` stops
+    # at our `process_bind_param` and would leave SQLite's DATETIME text format to sqlite3.
+    process = column.type.dialect_impl(dialect).bind_processor(dialect)
     default = _default(column)
     key = column.name
 
