@@ -18,7 +18,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Column, Table
+from sqlalchemy import Column, String, Table
 from sqlalchemy.engine import Dialect
 
 DIALECTS = ("sqlite", "postgresql")
@@ -77,9 +77,7 @@ def insert(
         values = ", ".join("?" for _ in columns)
         sql = f"INSERT INTO {table.name} ({names}) VALUES ({values})"  # noqa: S608 - model names
     else:
-        arrays = ", ".join(
-            f"${n}::{c.type.compile(dialect=dialect)}[]" for n, c in enumerate(columns, 1)
-        )
+        arrays = ", ".join(f"${n}::{_array_of(c, dialect)}[]" for n, c in enumerate(columns, 1))
         sql = f"INSERT INTO {table.name} ({names}) SELECT * FROM unnest({arrays})"  # noqa: S608
     sql += f" ON CONFLICT{target} DO NOTHING"
     if returning:
@@ -87,6 +85,15 @@ def insert(
     return DriverInsert(
         name, sql, tuple(c.name for c in columns), tuple(_filler(c, dialect) for c in columns)
     )
+
+
+def _array_of(column: Column[Any], dialect: Dialect) -> str:
+    """The element type of a column's ``unnest`` array. Strings go as ``text``: an explicit
+    cast to ``varchar(n)`` would silently cut a longer value, where the assignment to the
+    column refuses it (as SQLAlchemy's own insert does)."""
+    if isinstance(column.type, String):
+        return "text"
+    return str(column.type.compile(dialect=dialect))
 
 
 def _filler(column: Column[Any], dialect: Dialect) -> Callable[[Mapping[str, Any]], Any]:
