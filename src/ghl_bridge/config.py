@@ -81,6 +81,10 @@ class Settings(BaseSettings):
     outbound_allow_private: bool = False
     outbound_retry_schedule: str = "5s,5m,30m,2h,5h,10h"
     outbound_timeout_s: float = 15.0
+    # A subscription that fires more than this many times on one record (contact) within the
+    # window is held for a window: a rule re-triggering itself (events/loop_guard.py).
+    subscription_loop_limit: int = Field(default=10, ge=1, le=10_000)
+    subscription_loop_window_s: float = Field(default=300.0, gt=0, le=86_400)
     # Reconciliation: how often each connected location's contacts and opportunities are
     # searched for changes whose webhook never came (0: never); how far each search reaches
     # back before the last checkpoint (GHL's search index lags); how old a change must be

@@ -23,6 +23,7 @@ from ghl_bridge.actions.support import ActionSupport
 from ghl_bridge.actions.triggers import TriggerRunner
 from ghl_bridge.client import ClientOptions, GHLClient
 from ghl_bridge.config import ConfigError, Settings
+from ghl_bridge.events.loop_guard import LoopGuard
 from ghl_bridge.events.outbound import DeliverySweeper, OutboundDeliverer
 from ghl_bridge.events.processor import EventProcessor
 from ghl_bridge.events.receiver import WebhookReceiver, parse_networks
@@ -172,7 +173,12 @@ class Runtime:
             actions_queue,
             allow_private=settings.outbound_allow_private,
         )
-        routing = RoutingSink(SubscriptionRepo(reads), subscriptions.deliveries, actions_queue)
+        guard = LoopGuard(
+            limit=settings.subscription_loop_limit, window_s=settings.subscription_loop_window_s
+        )
+        routing = RoutingSink(
+            SubscriptionRepo(reads), subscriptions.deliveries, actions_queue, guard=guard
+        )
         runtime = cls(
             settings=settings,
             engine=engine,

@@ -19,6 +19,7 @@ import structlog
 
 from ghl_bridge.batching import Batcher
 from ghl_bridge.errors import InvalidInput
+from ghl_bridge.events.loop_guard import LoopGuard, subject_of
 from ghl_bridge.events.schedule import enqueue_delivery
 from ghl_bridge.events.triggers import catalogue, matching_types
 from ghl_bridge.jobs.port import Queue
@@ -236,11 +237,17 @@ class RoutingSink:
     """The `EventProcessor` sink that fans an event out to its tenant's subscriptions."""
 
     def __init__(
-        self, subscriptions: SubscriptionRepo, deliveries: DeliveryRepo, queue: Queue
+        self,
+        subscriptions: SubscriptionRepo,
+        deliveries: DeliveryRepo,
+        queue: Queue,
+        *,
+        guard: LoopGuard | None = None,
     ) -> None:
         self._subscriptions = subscriptions
         self._deliveries = deliveries
         self._queue = queue
+        self._guard = guard or LoopGuard()  # a rule re-triggering itself on one record
         # Events processed together share one look-up of their tenants' subscriptions.
         self._active: Batcher[str, Sequence[Subscription]] = Batcher(
             self._active_for, name="active-subscriptions"
@@ -256,10 +263,12 @@ class RoutingSink:
         if event.tenant_id is None:
             return  # an event of no tenant of ours (an unknown location) goes nowhere
         location = event.location_id or _str(body.get("locationId"))
+        subject = subject_of(body)
         chosen = [
             row.id
             for row in await self._active.submit(event.tenant_id)
             if Rule.of(row).matches(event.event_type, location, body)
+            and self._guard.allow(row.id, subject, event.id)
         ]
         if not chosen:
             return
