@@ -142,6 +142,16 @@ async def _on_a_subscription(
     return resp
 
 
+async def _change_a_subscription_of_a_as_b(w: World, http: httpx.AsyncClient) -> httpx.Response:
+    """A PATCH with a body (an empty one would be 422 before the tenant check could show)."""
+    sub_id, _ = await _subscription_of_a(w)
+    url = f"{w.stack.api_url}/v1/subscriptions/{sub_id}"
+    resp = await http.patch(url, headers=_b(w), json={"name": "b's", "active": False})
+    after = await w.stack.runtime.subscriptions.repo.get(sub_id)
+    assert after is not None and after.active and after.name == "a", "B changed A's subscription"
+    return resp
+
+
 async def _replay_a_delivery_of_a_as_b(w: World, http: httpx.AsyncClient) -> httpx.Response:
     _, delivery_id = await _subscription_of_a(w)
     url = f"{w.stack.api_url}/v1/deliveries/{delivery_id}/replay"
@@ -246,6 +256,7 @@ CASES: dict[tuple[str, str], tuple[Call, set[int]]] = {
         lambda w, h: _on_a_subscription(w, h, "DELETE"),
         {404},
     ),
+    ("PATCH", "/v1/subscriptions/{subscription_id}"): (_change_a_subscription_of_a_as_b, {404}),
     ("POST", "/v1/subscriptions/{subscription_id}/rotate-secret"): (
         lambda w, h: _on_a_subscription(w, h, "POST", "/rotate-secret"),
         {404},

@@ -1,4 +1,5 @@
-"""Subscriptions as the API sees them: create, list, delete, rotate the signing secret, replay.
+"""Subscriptions as the API sees them: create, change, list, delete, rotate the signing secret,
+replay.
 
 Signing secrets are made here (``whsec_`` + 32 random bytes, the Standard Webhooks form),
 shown once, and stored only sealed by the vault, bound to their subscription. A rotation keeps
@@ -7,7 +8,9 @@ without dropping a delivery.
 
 A subscription acts for the API key that created it: its locations are narrowed to that key's
 location allowlist, and the key's scopes and allowlists are stored with it (see
-`store.models.Subscription`) to bound the actions it runs later.
+`store.models.Subscription`) to bound the actions it runs later. A change keeps within those
+stored limits too, and never touches the target: a new URL would need a new secret and address
+check, a new action a new permission check, so that is a new subscription.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from __future__ import annotations
 import base64
 import json
 import secrets
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -64,6 +67,30 @@ class Spec:
     action: str | None = None
     action_input: dict[str, Any] = field(default_factory=dict)
     active: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class Changes:
+    """A partial update (shape already checked by the API's schema): each field that is not None
+    replaces the subscription's. ``locations`` replaces only when ``relocate`` is set, and None
+    then means every location the subscription's creator may reach."""
+
+    name: str | None = None
+    active: bool | None = None
+    event_types: Sequence[str] | None = None
+    predicates: Sequence[dict[str, Any]] | None = None
+    relocate: bool = False
+    locations: Sequence[str] | None = None
+
+    @property
+    def reroutes(self) -> bool:
+        """Whether what the subscription matches changes (not just its name or state)."""
+        return self.event_types is not None or self.predicates is not None or self.relocate
+
+
+# Checks that a key could create a subscription with this row's target matching these
+# locations (None: all); raises as the API's create checks do.
+Authorize = Callable[[Subscription, Sequence[str] | None], None]
 
 
 def new_secret() -> str:
@@ -135,6 +162,52 @@ class SubscriptionService:
         except TooManySubscriptions:
             raise Conflict(f"a tenant may have at most {MAX_PER_TENANT} subscriptions") from None
 
+    async def update(
+        self,
+        tenant_id: str,
+        subscription_id: str,
+        changes: Changes,
+        caller: Creator,
+        authorize: Authorize | None = None,
+    ) -> Subscription:
+        """Apply ``changes`` and return the row as stored. ``active=False`` pauses at once:
+        routing reads the active subscriptions afresh for every batch of events.
+
+        Validated as `create` validates. The locations are narrowed to the creator's allowlist
+        (stored with the row), as at creation. A change to what the subscription matches must
+        leave one the calling key could have created itself: within its locations, and passing
+        ``authorize``. Renaming, pausing and resuming need neither. The same changes twice give
+        the same row; one that changes nothing writes nothing. Raises NotFound (also for
+        another tenant's), InvalidInput, Forbidden (and whatever ``authorize`` raises).
+        """
+        row = await self.get(tenant_id, subscription_id)
+        values: dict[str, Any] = {}
+        if changes.name is not None:
+            values["name"] = changes.name
+        if changes.event_types is not None:
+            values["event_types"] = _dump(check_types(changes.event_types))
+        if changes.predicates is not None:
+            predicates = parse_predicates(changes.predicates)
+            values["predicates"] = _dump([p.to_json() for p in predicates])
+        locations = None if row.location_ids is None else json.loads(row.location_ids)
+        if changes.relocate:
+            allowed = _words(row.allowed_locations)
+            locations = _narrow(changes.locations, allowed, "the API key that created it")
+            values["location_ids"] = None if locations is None else _dump(locations)
+        if changes.active is not None:
+            values["active"] = changes.active
+        if changes.reroutes:
+            _within(locations, caller.locations)
+            if authorize is not None:
+                authorize(row, locations)
+        changed = {column: v for column, v in values.items() if getattr(row, column) != v}
+        if not changed:
+            return row
+        updated = await self.repo.update(subscription_id, tenant_id=tenant_id, **changed)
+        if updated is None:  # deleted in the meantime
+            raise NotFound(f"no subscription {subscription_id!r}")
+        return updated
+
     async def get(self, tenant_id: str, subscription_id: str) -> Subscription:
         row = await self.repo.get(subscription_id, tenant_id=tenant_id)
         if row is None:  # another tenant's looks the same as none at all
@@ -199,7 +272,11 @@ class SubscriptionService:
         return entries
 
 
-def _narrow(requested: Sequence[str] | None, allowed: Collection[str] | None) -> list[str] | None:
+def _narrow(
+    requested: Sequence[str] | None,
+    allowed: Collection[str] | None,
+    whose: str = "this API key",
+) -> list[str] | None:
     """A location-limited key subscribes within its locations only: its list by default, and
     a location outside it is refused (it would read another location's events)."""
     if allowed is None:
@@ -208,8 +285,27 @@ def _narrow(requested: Sequence[str] | None, allowed: Collection[str] | None) ->
         return list(allowed)
     outside = [loc for loc in requested if loc not in allowed]
     if outside:
-        raise Forbidden("this API key may not use these locations", details={"locations": outside})
+        raise Forbidden(f"{whose} may not use these locations", details={"locations": outside})
     return list(dict.fromkeys(requested))
+
+
+def _within(locations: Sequence[str] | None, allowed: Collection[str] | None) -> None:
+    """A location-limited key may not shape a subscription that reads beyond its locations."""
+    if allowed is None:
+        return
+    if locations is None:
+        raise Forbidden(
+            "this API key may not use every location; name the locations",
+            details={"allowed": list(allowed)},
+        )
+    outside = [loc for loc in locations if loc not in allowed]
+    if outside:
+        raise Forbidden("this API key may not use these locations", details={"locations": outside})
+
+
+def _words(stored: str | None) -> tuple[str, ...] | None:
+    """A space-separated allowlist as stored with a subscription (None: no list)."""
+    return None if stored is None else tuple(stored.split())
 
 
 def _expired(entry: dict[str, Any], now: datetime) -> bool:

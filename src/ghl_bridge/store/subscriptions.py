@@ -93,6 +93,21 @@ class SubscriptionRepo(Repository):
             )
             return gone.scalar_one_or_none() is not None
 
+    async def update(
+        self, subscription_id: str, *, tenant_id: str, **values: Any
+    ) -> Subscription | None:
+        """Set these columns (and ``updated_at``); the row as stored then, or None if the
+        tenant has no such subscription. Routing reads the change with its next batch."""
+        async with self._sessions.begin() as session:
+            row: Subscription | None = await session.scalar(
+                update(Subscription)
+                .where(Subscription.id == subscription_id, Subscription.tenant_id == tenant_id)
+                .values(updated_at=self._clock(), **values)
+                .returning(Subscription)
+                .execution_options(synchronize_session=False)
+            )
+            return row
+
     async def set_secrets(self, subscription_id: str, sealed: str, *, tenant_id: str) -> bool:
         """Replace the sealed secret list (rotation); False if the tenant has no such row."""
         return await self._set(subscription_id, tenant_id, secrets_sealed=sealed)

@@ -2,20 +2,30 @@
 
 A subscription sends matching events to a webhook (Standard Webhooks signed; the secret is
 shown once, on creation and on rotation) or runs an action with an input filled from the event.
-Reads need ``read``; creating, deleting, rotating and replaying need ``write``. An action
-target must be one the creating key could run itself (its scopes and allowlists are stored with
-the subscription and bound every run); a webhook target exports event data, so it also needs
-``read``. Another tenant's subscription or delivery id answers 404, like one that never was.
+Reads need ``read``; creating, changing, deleting, rotating and replaying need ``write``. An
+action target must be one the creating key could run itself (its scopes and allowlists are
+stored with the subscription and bound every run); a webhook target exports event data, so it
+also needs ``read``. A change to what a subscription matches must leave one the changing key
+could have created; its target never changes. Another tenant's subscription or delivery id
+answers 404, like one that never was.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
 
 from ghl_bridge.actions.service import KeyPolicy
 from ghl_bridge.api import errors
@@ -28,7 +38,7 @@ from ghl_bridge.api.deps import (
     WriterDep,
 )
 from ghl_bridge.errors import InvalidInput
-from ghl_bridge.events.subscriptions import Creator, Spec
+from ghl_bridge.events.subscriptions import Changes, Creator, Spec
 from ghl_bridge.store.models import Delivery, Subscription
 
 router = APIRouter(prefix="/v1", tags=["subscriptions"])
@@ -38,6 +48,11 @@ TypePattern = Annotated[str, StringConstraints(min_length=1, max_length=128, pat
 Op = Literal["eq", "ne", "in", "contains", "exists", "gt", "lt"]
 DeliveryStatus = Literal["pending", "delivered", "failed", "dead"]
 ObjectId = Annotated[str, StringConstraints(min_length=1, max_length=64)]
+Name = Annotated[str, StringConstraints(min_length=1, max_length=200)]
+EventTypes = Annotated[list[TypePattern], Field(min_length=1, max_length=100)]
+Locations = Annotated[list[LocationId], Field(min_length=1, max_length=200)]
+# Fields of the target: a PATCH naming one is told to create a new subscription instead.
+TARGET_FIELDS = ("target", "url", "action", "input")
 
 
 class PredicateIn(BaseModel):
@@ -68,23 +83,83 @@ class ActionTarget(BaseModel):
 Target = Annotated[WebhookTarget | ActionTarget, Field(discriminator="kind")]
 
 
+Predicates = Annotated[list[PredicateIn], Field(max_length=20)]
+
+
 class NewSubscription(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
-    name: str = Field(min_length=1, max_length=200)
-    event_types: list[TypePattern] = Field(
+    name: Name
+    event_types: EventTypes = Field(
         alias="eventTypes",
-        min_length=1,
-        max_length=100,
         description="event types or patterns (Contact*, *); GET /v1/triggers lists them",
     )
-    locations: list[LocationId] | None = Field(
-        default=None, min_length=1, max_length=200, description="only these; omit for all"
-    )
-    predicates: list[PredicateIn] = Field(
-        default_factory=list, max_length=20, description="all must hold"
-    )
+    locations: Locations | None = Field(default=None, description="only these; omit for all")
+    predicates: Predicates = Field(default_factory=list, description="all must hold")
     target: Target
     active: bool = True
+
+
+def _not_nullable(schema: dict[str, Any]) -> None:
+    """Document an optional field as its type alone: it may be left out, but not null."""
+    for branch in schema.pop("anyOf", []):
+        if branch.get("type") != "null":
+            schema.update(branch)
+
+
+class SubscriptionPatch(BaseModel):
+    """What to change; what is left out stays as it is. The target cannot change."""
+
+    model_config = ConfigDict(
+        extra="forbid", populate_by_name=True, json_schema_extra={"minProperties": 1}
+    )
+    # None is "left out": all but ``locations`` refuse an explicit null (`_not_null`), and
+    # their documented schema says so (`_not_nullable`).
+    name: Name | None = Field(default=None, json_schema_extra=_not_nullable)
+    active: bool | None = Field(
+        default=None,
+        description="false pauses it (no event is routed to it), true resumes",
+        json_schema_extra=_not_nullable,
+    )
+    event_types: EventTypes | None = Field(
+        default=None,
+        alias="eventTypes",
+        description="event types or patterns (Contact*, *); GET /v1/triggers lists them",
+        json_schema_extra=_not_nullable,
+    )
+    locations: Locations | None = Field(
+        default=None,
+        description="only these; null for every location the subscription's creator may reach",
+    )
+    predicates: Predicates | None = Field(
+        default=None, description="all must hold; [] for none", json_schema_extra=_not_nullable
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _target_is_fixed(cls, data: Any) -> Any:
+        named = [f for f in TARGET_FIELDS if isinstance(data, dict) and f in data]
+        if named:
+            raise ValueError(
+                f"{', '.join(named)}: the target cannot be changed; create a new subscription"
+                " instead (a new URL needs a new signing secret and address check, a new"
+                " action a new permission check)"
+            )
+        return data
+
+    @field_validator("name", "active", "event_types", "predicates", mode="before")
+    @classmethod
+    def _not_null(cls, value: Any) -> Any:
+        if value is None:
+            raise ValueError("may not be null; leave it out to keep it as it is")
+        return value
+
+    @model_validator(mode="after")
+    def _something(self) -> SubscriptionPatch:
+        if not self.model_fields_set:
+            raise ValueError(
+                "nothing to change: give name, active, eventTypes, locations or predicates"
+            )
+        return self
 
 
 class TargetOut(BaseModel):
@@ -203,24 +278,28 @@ def _creator(caller: CallerDep) -> Creator:
     )
 
 
-def _check_target(runtime: RuntimeDep, body: NewSubscription, creator: Creator) -> None:
-    """A webhook exports events: ``read``. An action must exist and be one the creating key
-    could run itself, wherever the subscription may fire (403 ``action_not_allowed``)."""
-    if isinstance(body.target, WebhookTarget):
-        if "read" not in creator.scopes:
+def _check_target(
+    runtime: RuntimeDep, action_name: str | None, locations: Sequence[str] | None, key: Creator
+) -> None:
+    """Whether ``key`` may make a subscription with this target (``action_name``, or None for
+    a webhook) at these locations (None: all). A webhook exports events: ``read``. An action
+    must exist and be one the key could run itself, wherever the subscription may fire (403
+    ``action_not_allowed``)."""
+    if action_name is None:
+        if "read" not in key.scopes:
             raise InsufficientScope(
                 "a webhook subscription exports events: this API key lacks the 'read' scope",
-                details={"required": "read", "granted": list(creator.scopes)},
+                details={"required": "read", "granted": list(key.scopes)},
             )
         return
-    action = runtime.actions.registry.get(body.target.action)
+    action = runtime.actions.registry.get(action_name)
     if action is None:
         raise InvalidInput(
-            f"no action named {body.target.action!r}; GET /v1/actions lists them",
-            details={"action": body.target.action},
+            f"no action named {action_name!r}; GET /v1/actions lists them",
+            details={"action": action_name},
         )
-    policy = KeyPolicy.of(creator.scopes, creator.actions, creator.locations)
-    for location in body.locations or creator.locations or [""]:
+    policy = KeyPolicy.of(key.scopes, key.actions, key.locations)
+    for location in locations or key.locations or [""]:
         if location or policy.locations is None:
             policy.check(action, location)
 
@@ -249,8 +328,9 @@ async def create_subscription(
     templates, and URLs that are not https or point at loopback/private/link-local addresses;
     409 past 500 subscriptions. The answer is the only time the signing secret is shown."""
     creator = _creator(caller)
-    _check_target(runtime, body, creator)
     target = body.target
+    action = target.action if isinstance(target, ActionTarget) else None
+    _check_target(runtime, action, body.locations, creator)
     spec = Spec(
         name=body.name,
         event_types=body.event_types,
@@ -278,6 +358,42 @@ async def get_subscription(
 ) -> SubscriptionOut:
     row = await runtime.subscriptions.get(tenant.id, subscription_id)
     return SubscriptionOut.of(row, runtime.subscriptions.secret_count(row))
+
+
+@router.patch(
+    "/subscriptions/{subscription_id}",
+    operation_id="subscriptions-update",
+    response_model_by_alias=True,
+    responses=errors.responses(400, 404),
+)
+async def update_subscription(
+    subscription_id: ObjectId,
+    body: SubscriptionPatch,
+    runtime: RuntimeDep,
+    tenant: WriterDep,
+    caller: CallerDep,
+) -> SubscriptionOut:
+    """Rename it, pause it (``active: false``: events arriving from then on are not routed to
+    it; its deliveries so far are kept) or resume it, or change what it matches. Validated as
+    on creation (422); a change to what it matches must leave a subscription this API key
+    could create (403). The target cannot change (422): create a new subscription for that.
+    The same change twice answers the same."""
+    key = _creator(caller)
+    changes = Changes(
+        name=body.name,
+        active=body.active,
+        event_types=body.event_types,
+        predicates=None if body.predicates is None else [p.model_dump() for p in body.predicates],
+        relocate="locations" in body.model_fields_set,
+        locations=body.locations,
+    )
+
+    def authorize(row: Subscription, locations: Sequence[str] | None) -> None:
+        _check_target(runtime, row.action if row.target_kind == "action" else None, locations, key)
+
+    service = runtime.subscriptions
+    row = await service.update(tenant.id, subscription_id, changes, key, authorize)
+    return SubscriptionOut.of(row, service.secret_count(row))
 
 
 @router.delete(
