@@ -27,7 +27,7 @@ from typing import Any, Protocol
 import structlog
 
 from ghl_bridge.batching import Batcher
-from ghl_bridge.jobs.port import Job, PermanentFailure, RetryLater, describe_failure
+from ghl_bridge.jobs.port import Job, JobDone, PermanentFailure, RetryLater, describe_failure
 from ghl_bridge.store.audit import NO_AUDIT, WEBHOOK, ConnectionAudit, acting_as
 from ghl_bridge.store.connections import ConnectionRepo
 from ghl_bridge.store.errors import NotFound
@@ -105,15 +105,23 @@ class EventProcessor:
         event_id = _event_id(job)
         return await self._process(job, await self._loads.submit(event_id) if event_id else None)
 
-    async def run_batch(self, jobs: Sequence[Job]) -> list[Any]:
+    async def run_batch(self, jobs: Sequence[Job], done: JobDone | None = None) -> list[Any]:
         """The in-process worker's claimed batch: one query loads every event, then each is
-        processed as `__call__` would (their subscription look-ups and marks still shared)."""
+        processed as `__call__` would (their subscription look-ups and marks still shared),
+        and reported ``done`` as it ends: a slow one (an INSTALL waiting on GHL) holds back
+        no other job's completion."""
         found = await self._reads.get_many([i for i in map(_event_id, jobs) if i])
-        results: list[Any] = await asyncio.gather(
-            *(self._process(job, found.get(_event_id(job))) for job in jobs),
-            return_exceptions=True,
-        )
-        return results
+
+        async def one(index: int, job: Job) -> Any:
+            try:
+                result: Any = await self._process(job, found.get(_event_id(job)))
+            except Exception as exc:
+                result = exc
+            if done is not None:
+                done(index, result)
+            return result
+
+        return list(await asyncio.gather(*(one(n, job) for n, job in enumerate(jobs))))
 
     async def _process(self, job: Job, event: WebhookEvent | None) -> dict[str, Any]:
         if event is None:

@@ -319,38 +319,52 @@ class InProcessWorker:
             self._release(1)
 
     async def _run_batch(self, handler: Any, records: list[JobRecord]) -> None:
-        """One `BatchHandler` call for the claimed jobs of its name; outcomes recorded as
-        one job's are (the recorder batches them anyway)."""
-        ids = [record.id for record in records]
-        self._held.update(ids)
+        """One `BatchHandler` call for the claimed jobs of its name. Each job's outcome is
+        recorded as soon as the handler reports that job done, and its slot freed once that is
+        written: a slow job holds back no other (the recorder batches the writes anyway)."""
+        by_id = {record.id: record for record in records}
+        self._held.update(by_id)
+        unsettled = set(by_id)
+        recording: list[asyncio.Task[None]] = []
+
+        def settle(record: JobRecord, outcome: Outcome) -> None:
+            if record.id in unsettled:
+                unsettled.discard(record.id)
+                recording.append(asyncio.create_task(self._finish(record, outcome)))
+
         try:
-            jobs: list[Job] = []
-            outcomes: dict[str, Outcome] = {}
-            for record in records:
-                job = self._job(record)
-                if job is None:
-                    outcomes[record.id] = _NOT_AN_OBJECT
-                else:
-                    jobs.append(job)
-            for job, outcome in zip(jobs, await run_batch_attempt(handler, jobs), strict=True):
-                outcomes[job.id] = outcome
-            settled = await asyncio.gather(
-                *(self._record(r.id, self._change(r, outcomes[r.id])) for r in records),
-                return_exceptions=True,
-            )
-            for record, recorded in zip(records, settled, strict=True):
-                if isinstance(recorded, BaseException):
-                    _log.error(
-                        "recording a job outcome failed", job_id=record.id, exc_info=recorded
-                    )
-                elif not recorded:
-                    _log.warning("job outcome not recorded: job no longer active", job_id=record.id)
-        except Exception:
-            # The rows stay active; their leases expire and the jobs are taken again.
-            _log.exception("running a batch of jobs failed", jobs=len(records))
+            try:
+                jobs: list[Job] = []
+                for record in records:
+                    job = self._job(record)
+                    if job is None:
+                        settle(record, _NOT_AN_OBJECT)
+                    else:
+                        jobs.append(job)
+                await run_batch_attempt(handler, jobs, lambda job, o: settle(by_id[job.id], o))
+            except Exception:
+                # The unsettled rows stay active; their leases expire and they are taken again.
+                _log.exception("running a batch of jobs failed", jobs=len(records))
+            await asyncio.gather(*recording)  # `_finish` raises nothing but cancellation
+        except BaseException:
+            for task in recording:  # cancelled (a forced shutdown): abandon, as any job in hand
+                task.cancel()
+            raise
         finally:
-            self._held.difference_update(ids)
-            self._release(len(records))
+            self._held.difference_update(unsettled)
+            self._release(len(unsettled))  # abandoned to lease expiry
+
+    async def _finish(self, record: JobRecord, outcome: Outcome) -> None:
+        """Record one job of a batch, then give back its slot and stop renewing its lease."""
+        try:
+            if not await self._record(record.id, self._change(record, outcome)):
+                _log.warning("job outcome not recorded: job no longer active", job_id=record.id)
+        except Exception:
+            # The row stays active; its lease expires and the job is taken again.
+            _log.exception("recording a job outcome failed", job_id=record.id)
+        finally:
+            self._held.discard(record.id)
+            self._release(1)
 
     def _release(self, jobs: int) -> None:
         """Give back the slots of jobs whose outcomes are written (or abandoned to lease expiry)."""

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import structlog
@@ -52,6 +52,7 @@ class Failed:
 
 
 Outcome = Completed | Parked | Failed
+Settle = Callable[[Job, Outcome], None]
 
 
 async def run_attempt(handlers: Mapping[str, Handler], queue_name: str, job: Job) -> Outcome:
@@ -70,16 +71,30 @@ async def run_attempt(handlers: Mapping[str, Handler], queue_name: str, job: Job
     return classify(job, result)
 
 
-async def run_batch_attempt(handler: BatchHandler, jobs: Sequence[Job]) -> list[Outcome]:
-    """`run_attempt` for a batch of one handler's jobs: one outcome per job, in order. If the
-    batch call itself raises, every job of it failed that attempt (retried as usual)."""
+async def run_batch_attempt(
+    handler: BatchHandler, jobs: Sequence[Job], settle: Settle | None = None
+) -> list[Outcome]:
+    """`run_attempt` for a batch of one handler's jobs: one outcome per job, in order.
+    ``settle`` hears each job's outcome once, as soon as the handler reports that job done (or
+    when the batch returns, for the jobs it did not report). If the batch call itself raises,
+    every job it had not reported failed that attempt (retried as usual)."""
+    outcomes: list[Outcome | None] = [None] * len(jobs)
+
+    def done(index: int, result: Any) -> None:
+        if 0 <= index < len(jobs) and outcomes[index] is None:
+            outcome = outcomes[index] = classify(jobs[index], result)
+            if settle is not None:
+                settle(jobs[index], outcome)
+
     try:
-        results = await handler.run_batch(jobs)
+        results: Sequence[Any] = await handler.run_batch(jobs, done)
         if len(results) != len(jobs):
             raise RuntimeError(f"run_batch returned {len(results)} results for {len(jobs)} jobs")
     except Exception as exc:
-        return [classify(job, exc) for job in jobs]
-    return [classify(job, result) for job, result in zip(jobs, results, strict=True)]
+        results = [exc] * len(jobs)
+    for index, result in enumerate(results):
+        done(index, result)
+    return [outcome for outcome in outcomes if outcome is not None]
 
 
 def classify(job: Job, result: Any) -> Outcome:

@@ -93,6 +93,11 @@ Handler = Callable[[Job], Awaitable[Any]]
 """A job handler; its (JSON-serialisable) return value becomes the job's result."""
 
 
+# Told as soon as one job of a batch is done: its index in the batch, and its result or the
+# exception its attempt ended with.
+JobDone = Callable[[int, Any], None]
+
+
 @runtime_checkable
 class BatchHandler(Protocol):
     """A handler that can also take many jobs of its name at once.
@@ -100,12 +105,16 @@ class BatchHandler(Protocol):
     The in-process worker hands it each claimed batch (one load and one write for the lot
     instead of one per job); BullMQ's worker calls it one job at a time. Per job, a result or
     the exception that job's attempt ended with, in the jobs' order; both paths must behave
-    alike job by job.
+    alike job by job. A handler that calls ``done`` for each job as it ends lets that job be
+    recorded (and its slot freed) without waiting for the batch's slowest job; one that does
+    not is recorded when the batch returns.
     """
 
     async def __call__(self, job: Job) -> Any: ...
 
-    async def run_batch(self, jobs: Sequence[Job]) -> Sequence[Any]: ...
+    async def run_batch(
+        self, jobs: Sequence[Job], done: JobDone | None = None
+    ) -> Sequence[Any]: ...
 
 
 class RetryLater(Exception):

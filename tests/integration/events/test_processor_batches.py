@@ -271,3 +271,37 @@ async def test_the_in_process_worker_hands_the_processor_whole_batches(parts: Pa
         {"eventId": i, "status": "processed", "type": "Tick"} for i in ids
     ]
     assert len(_touching(seen, "select", "from webhook_events")) == 1
+
+
+async def test_each_event_of_a_batch_is_reported_done_as_it_ends(parts: Parts) -> None:
+    """A slow handler (an INSTALL waiting on GHL) holds back no other event: each is reported
+    done, processed and marked, while the slow one still runs."""
+    release = asyncio.Event()
+
+    async def slow(event: WebhookEvent, body: dict[str, Any]) -> None:
+        await release.wait()
+
+    parts.processor.add_route("Slow", slow)
+    fast_ids = await _events(parts.inbox, 3)
+    [slow_id] = await _events(parts.inbox, 1, type_="Slow")
+    order = [fast_ids[0], slow_id, *fast_ids[1:]]
+    reported: dict[int, Any] = {}
+    three_done = asyncio.Event()
+
+    def done(index: int, result: Any) -> None:
+        reported[index] = result
+        if len(reported) == 3:
+            three_done.set()
+
+    batch = asyncio.create_task(parts.processor.run_batch([_job(i) for i in order], done))
+    await asyncio.wait_for(three_done.wait(), 10)
+    assert sorted(reported) == [0, 2, 3]
+    assert all(reported[n]["status"] == "processed" for n in (0, 2, 3))
+    for event_id in fast_ids:
+        stored = await parts.inbox.get(event_id)
+        assert stored is not None and stored.status == "processed"
+    assert not batch.done()
+
+    release.set()
+    results = await asyncio.wait_for(batch, 10)
+    assert reported[1] == results[1] == {"eventId": slow_id, "status": "processed", "type": "Slow"}

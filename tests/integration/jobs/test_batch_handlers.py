@@ -1,7 +1,8 @@
 """Batch handlers on the in-process queue (SQLite and PostgreSQL): the worker hands a
 `BatchHandler` its claimed jobs in one call, records each job's own outcome from the returned
-list, fails the whole batch's attempt if the call raises, keeps every lease of a long batch,
-and still runs plain handlers job by job."""
+list (or as soon as the handler reports that job done, so a slow job holds back no other),
+fails the whole batch's attempt if the call raises, keeps every lease of a long batch, and
+still runs plain handlers job by job."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from tests.integration.jobs.harness import fast_worker as _fast_worker
 from tests.integration.jobs.harness import migrated_engine, running, wait_for_state
 
 from ghl_bridge.jobs import Handler, InProcessQueue, InProcessWorker, Job, PermanentFailure
-from ghl_bridge.jobs.port import BatchHandler, RetryLater
+from ghl_bridge.jobs.port import BatchHandler, JobDone, RetryLater
 from ghl_bridge.store.db import make_sessionmaker
 
 QUEUE = "batch-handlers"
@@ -63,7 +64,7 @@ class Batched:
             raise result
         return result
 
-    async def run_batch(self, jobs: Sequence[Job]) -> Sequence[Any]:
+    async def run_batch(self, jobs: Sequence[Job], done: JobDone | None = None) -> Sequence[Any]:
         self.batches.append([job.id for job in jobs])
         self.runs.update(job.id for job in jobs)
         return [self.outcome(job) for job in jobs]
@@ -142,7 +143,7 @@ class FailingBatches(Batched):
         super().__init__()
         self.failures = failures
 
-    async def run_batch(self, jobs: Sequence[Job]) -> Sequence[Any]:
+    async def run_batch(self, jobs: Sequence[Job], done: JobDone | None = None) -> Sequence[Any]:
         results = await super().run_batch(jobs)
         if len(self.batches) <= self.failures:
             raise ConnectionError("the batch's database is down")
@@ -178,7 +179,9 @@ async def test_a_raising_batch_costs_each_job_one_attempt(queue: InProcessQueue)
 
 async def test_a_wrong_number_of_results_fails_the_batch(queue: InProcessQueue) -> None:
     class Short(Batched):
-        async def run_batch(self, jobs: Sequence[Job]) -> Sequence[Any]:
+        async def run_batch(
+            self, jobs: Sequence[Job], done: JobDone | None = None
+        ) -> Sequence[Any]:
             return list(await super().run_batch(jobs))[:1]
 
     handler = Short()
@@ -247,7 +250,9 @@ async def test_a_reclaimed_last_attempt_is_failed_without_calling_the_batch(
 
 async def test_a_long_batch_keeps_the_leases_of_all_its_jobs(queue: InProcessQueue) -> None:
     class Slow(Batched):
-        async def run_batch(self, jobs: Sequence[Job]) -> Sequence[Any]:
+        async def run_batch(
+            self, jobs: Sequence[Job], done: JobDone | None = None
+        ) -> Sequence[Any]:
             results = await super().run_batch(jobs)
             await asyncio.sleep(1.0)  # three lease lengths of work
             return results
@@ -262,3 +267,82 @@ async def test_a_long_batch_keeps_the_leases_of_all_its_jobs(queue: InProcessQue
 
     assert [info.result for info in infos] == [{"n": n, "attempt": 1} for n in range(3)]
     assert handler.runs == Counter(dict.fromkeys(ids, 1))
+
+
+class Reporting:
+    """A batch handler that reports each job done as it ends; jobs with ``slow`` wait for
+    `release` (a handler stuck on GHL, say)."""
+
+    def __init__(self) -> None:
+        self.release = asyncio.Event()
+        self.calls = 0
+
+    async def __call__(self, job: Job) -> Any:
+        raise AssertionError("the in-process worker hands whole batches")
+
+    async def run_batch(self, jobs: Sequence[Job], done: JobDone | None = None) -> Sequence[Any]:
+        self.calls += 1
+
+        async def one(index: int, job: Job) -> Any:
+            if job.data.get("slow"):
+                await self.release.wait()
+            result = {"n": job.data["n"]}
+            if done is not None:
+                done(index, result)
+            return result
+
+        return await asyncio.gather(*(one(n, job) for n, job in enumerate(jobs)))
+
+
+async def test_a_slow_job_holds_back_no_other_jobs_completion_or_slot(
+    queue: InProcessQueue,
+) -> None:
+    """Outcomes are recorded as the handler reports each job done: the batch's fast jobs are
+    completed, and their slots free, while its slow one still runs."""
+    handler = Reporting()
+    ids = [await queue.enqueue("work", {"n": n, "slow": n == 2}) for n in range(4)]
+    worker = fast_worker(queue, {"work": handler}, concurrency=4)
+
+    async with running(worker):
+        try:
+            fast = await asyncio.wait_for(
+                asyncio.gather(*(wait_for_state(queue, ids[n], {"completed"}) for n in (0, 1, 3))),
+                10,
+            )
+            slow = await queue.get(ids[2])
+            assert slow is not None and slow.state == "active"
+            assert worker.room() == 3  # only the slow job still holds a slot
+        finally:
+            handler.release.set()  # else a failure here would leave the worker unable to stop
+        last = await wait_for_state(queue, ids[2], {"completed"})
+
+    assert handler.calls == 1  # one batch
+    assert [info.result for info in fast] == [{"n": 0}, {"n": 1}, {"n": 3}]
+    assert last.result == {"n": 2}
+
+
+async def test_a_job_reported_done_keeps_its_outcome_when_the_batch_then_raises(
+    queue: InProcessQueue,
+) -> None:
+    """What was reported stands; the batch's exception fails only the jobs not reported."""
+
+    reported: list[str] = []
+
+    class Partial(Reporting):
+        async def run_batch(
+            self, jobs: Sequence[Job], done: JobDone | None = None
+        ) -> Sequence[Any]:
+            assert done is not None
+            reported.append(jobs[0].id)
+            done(0, {"n": jobs[0].data["n"]})
+            done(0, {"reported": "twice"})  # a second report of a job is ignored
+            raise RuntimeError("the rest broke")
+
+    ids = [await queue.enqueue("work", {"n": n}, attempts=1) for n in range(3)]
+    async with running(fast_worker(queue, {"work": Partial()})):
+        infos = {i: await wait_for_state(queue, i, {"completed", "failed"}) for i in ids}
+
+    [first] = reported
+    assert (infos[first].state, infos[first].result) == ("completed", {"n": ids.index(first)})
+    rest = [(infos[i].state, infos[i].failed_reason) for i in ids if i != first]
+    assert rest == [("failed", "RuntimeError: the rest broke")] * 2
