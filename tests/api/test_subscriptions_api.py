@@ -77,20 +77,11 @@ async def _emit(stack: Stack, type_: str = "ContactCreate", **fields: Any) -> No
     assert resp.status_code == 200, resp.text
 
 
-async def _deliveries(stack: Stack, key: str, sub_id: str) -> list[dict[str, Any]]:
-    resp = await stack.http.get(
-        f"{stack.api_url}/v1/subscriptions/{sub_id}/deliveries", headers=stack.auth(key)
-    )
-    assert resp.status_code == 200, resp.text
-    rows: list[dict[str, Any]] = resp.json()["deliveries"]
-    return rows
-
-
 async def _routed(stack: Stack, key: str, sub_id: str, count: int) -> list[dict[str, Any]]:
     """The subscription's deliveries once there are ``count`` (fails if never so)."""
 
     async def probe() -> list[dict[str, Any]] | None:
-        rows = await _deliveries(stack, key, sub_id)
+        rows = await stack.deliveries(key, sub_id)
         assert len(rows) <= count, rows
         return rows if len(rows) == count else None
 
@@ -289,7 +280,7 @@ async def test_pause_stops_routing_at_once_and_resume_restarts_it(any_stack: Sta
     assert body == {**paused, "active": False}
     await _emit(stack, id="c2", contactId="c2")
     await _routed(stack, key, control["id"], 2)
-    kept = await _deliveries(stack, key, paused["id"])
+    kept = await stack.deliveries(key, paused["id"])
     assert len(kept) == 1  # not routed while paused; the history is still there
 
     status, body = await _patch(stack, key, paused["id"], {"active": True})
@@ -319,7 +310,7 @@ async def test_rename_and_new_rule_take_effect(stack: Stack) -> None:
     await _emit(stack, "ContactTagUpdate", id="c2", contactId="c2", tags=["hot"])
     await _emit(stack, "ContactTagUpdate", id="c3", contactId="c3", tags=["vip"])
     await _routed(stack, key, control["id"], 3)
-    [routed] = await _deliveries(stack, key, sub["id"])
+    [routed] = await stack.deliveries(key, sub["id"])
     assert routed["eventType"] == "ContactTagUpdate"
 
     # Predicates can be dropped altogether; an event type pattern is kept as given.

@@ -50,18 +50,9 @@ async def _subscribe(stack: Stack, key: str, **body: Any) -> dict[str, Any]:
     return created
 
 
-async def _deliveries(stack: Stack, key: str, sub_id: str) -> list[dict[str, Any]]:
-    resp = await stack.http.get(
-        f"{stack.api_url}/v1/subscriptions/{sub_id}/deliveries", headers=stack.auth(key)
-    )
-    assert resp.status_code == 200, resp.text
-    rows: list[dict[str, Any]] = resp.json()["deliveries"]
-    return rows
-
-
 async def _settled(stack: Stack, key: str, sub_id: str, status: str) -> dict[str, Any]:
     async def probe() -> dict[str, Any] | None:
-        rows = await _deliveries(stack, key, sub_id)
+        rows = await stack.deliveries(key, sub_id)
         return rows[0] if rows and rows[0]["status"] == status else None
 
     return await eventually(probe, within=30)
@@ -279,7 +270,7 @@ async def test_duplicate_event_makes_one_delivery(stack: Stack, hook: Receiver) 
     sink = RoutingSink(rt.subscriptions.repo, rt.subscriptions.deliveries, rt.actions_queue)
     await sink(stored, json.loads(stored.payload))
     await asyncio.sleep(0.5)
-    assert len(await _deliveries(stack, key, sub["subscription"]["id"])) == 1
+    assert len(await stack.deliveries(key, sub["subscription"]["id"])) == 1
     assert len(hook.received) == 1
 
 
@@ -314,7 +305,7 @@ async def test_another_tenant_cannot_see_or_replay(stack: Stack, hook: Receiver)
         json={"type": "ContactCreate", "locationId": stack.other_location_id, "data": {}},
     )
     await asyncio.sleep(0.5)
-    assert len(await _deliveries(stack, key_a, sub_id)) == 1
+    assert len(await stack.deliveries(key_a, sub_id)) == 1
     still = await stack.http.get(f"{api}/v1/subscriptions/{sub_id}", headers=stack.auth(key_a))
     assert still.status_code == 200
 

@@ -51,15 +51,6 @@ async def _loop_tags(stack: Stack, key: str, contact_id: str) -> list[str]:
     return sorted(t for t in contact["tags"] if t.lower().startswith("loop-"))
 
 
-async def _deliveries(stack: Stack, key: str, sub_id: str) -> list[dict[str, Any]]:
-    resp = await stack.http.get(
-        f"{stack.api_url}/v1/subscriptions/{sub_id}/deliveries", headers=stack.auth(key)
-    )
-    assert resp.status_code == 200, resp.text
-    rows: list[dict[str, Any]] = resp.json()["deliveries"]
-    return rows
-
-
 async def test_a_rule_that_retriggers_itself_is_held_after_the_limit(stack: Stack) -> None:
     key = await stack.connected_tenant("acme")
     resp = await stack.http.post(
@@ -87,7 +78,7 @@ async def test_a_rule_that_retriggers_itself_is_held_after_the_limit(stack: Stac
     assert len(await eventually(held, within=30)) == LIMIT
     await asyncio.sleep(2)  # a loop left alone would have added many more by now
     assert len(await _loop_tags(stack, key, looping["id"])) == LIMIT
-    routed = [d for d in await _deliveries(stack, key, sub_id) if d["status"] == "delivered"]
+    routed = [d for d in await stack.deliveries(key, sub_id) if d["status"] == "delivered"]
     assert len(routed) == LIMIT
 
     # The hold is for that rule on that contact only.

@@ -65,6 +65,16 @@ class Stack:
     def auth(self, key: str) -> dict[str, str]:
         return {"Authorization": f"Bearer {key}"}
 
+    async def deliveries(self, key: str, subscription_id: str) -> list[dict[str, Any]]:
+        """A subscription's deliveries through the API, newest first."""
+        resp = await self.http.get(
+            f"{self.api_url}/v1/subscriptions/{subscription_id}/deliveries",
+            headers=self.auth(key),
+        )
+        assert resp.status_code == 200, resp.text
+        rows: list[dict[str, Any]] = resp.json()["deliveries"]
+        return rows
+
     async def burn_refresh_token(self, location_id: str | None = None) -> str:
         """Someone else (a leaked copy, a buggy peer) uses our refresh token: GHL rotates it
         away, and ours is dead. Returns the burnt token (to check it is never stored)."""

@@ -290,17 +290,14 @@ def _narrow(
 
 
 def _within(locations: Sequence[str] | None, allowed: Collection[str] | None) -> None:
-    """A location-limited key may not shape a subscription that reads beyond its locations."""
-    if allowed is None:
-        return
-    if locations is None:
+    """A location-limited key may not shape a subscription that reads beyond its locations:
+    not every location, and none outside its list (`_narrow`'s check)."""
+    if allowed is not None and locations is None:
         raise Forbidden(
             "this API key may not use every location; name the locations",
             details={"allowed": list(allowed)},
         )
-    outside = [loc for loc in locations if loc not in allowed]
-    if outside:
-        raise Forbidden("this API key may not use these locations", details={"locations": outside})
+    _narrow(locations, allowed)
 
 
 def _words(stored: str | None) -> tuple[str, ...] | None:

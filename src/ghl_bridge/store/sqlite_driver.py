@@ -8,9 +8,11 @@ a group commit of webhooks held the connection for ~13 of them, a batch of 64 jo
 ~250. This cursor does the four steps in one function on the thread: one hand-off per statement.
 
 Everything else is SQLAlchemy's aiosqlite dialect as is (connections, transactions, errors,
-server-side cursors). It reaches one private method of aiosqlite, `Connection._execute` (run a
-function on the connection's thread, as SQLAlchemy's own adapter reaches ``_tx``); without it
-`module()` returns None and the engine keeps the stock adapter.
+server-side cursors), but for skipping the hand-off of a rollback or commit with no transaction
+open. It reaches into aiosqlite in one place, `run_on_thread` (`Connection._execute`: run a
+function on the connection's thread, as SQLAlchemy's own adapter reaches ``_tx``), and reads
+the wrapped sqlite3 connection's ``in_transaction``; without ``_execute`` `module()` returns
+None and the engine keeps the stock adapter.
 """
 
 from __future__ import annotations
@@ -102,8 +104,8 @@ class OneTripCursor(AsyncAdapt_aiosqlite_cursor):
     async def _one_trip(self, operation: str, parameters: Any, *, many: bool) -> None:
         conn: aiosqlite.Connection = self._connection  # type: ignore[assignment]
         async with self._adapt_connection._execute_mutex:
-            outcome: _Outcome = await conn._execute(  # type: ignore[no-untyped-call]
-                partial(_run, conn._conn, operation, parameters, many)
+            outcome = await run_on_thread(
+                conn, partial(_run, operation=operation, parameters=parameters, many=many)
             )
         self._description, rows, self._rowcount, self._lastrowid = outcome
         self._rows = collections.deque(rows)
