@@ -58,8 +58,12 @@ class Stack:
         return key
 
     async def connected_tenant(self, name: str, location_id: str | None = None) -> str:
+        """A tenant holding ``location_id`` (default: the first seeded one), once the install's
+        ``INSTALL`` webhook has reached the service: a test that counts stored events must not
+        race that delivery."""
         key = await self.tenant(name)
         await connect(self.api_url, key, location_id or self.location_id)
+        await self.http.post(self.sim_url + "/_sim/webhooks/flush", json={"timeoutS": 10})
         return key
 
     def auth(self, key: str) -> dict[str, str]:
