@@ -25,7 +25,15 @@ import structlog
 
 from ghl_bridge.jobs.outcome import Completed, Failed, Parked, run_attempt
 from ghl_bridge.jobs.payload import check_job_id, check_options, encode_payload
-from ghl_bridge.jobs.port import DEFAULT_RETRY, Handler, Job, JobInfo, JobState, RetryPolicy
+from ghl_bridge.jobs.port import (
+    DEFAULT_RETRY,
+    KEEP_COMPLETED,
+    Handler,
+    Job,
+    JobInfo,
+    JobState,
+    RetryPolicy,
+)
 
 _log = structlog.get_logger(__name__)
 
@@ -80,8 +88,8 @@ class BullJobOptions:
     backoff_s: float = 1.0
     delay_s: float = 0
     job_id: str | None = None
-    keep_completed_s: int = 86_400
-    keep_completed_count: int = 10_000
+    keep_completed_s: int = KEEP_COMPLETED.age_s
+    keep_completed_count: int = KEEP_COMPLETED.count
 
     def to_bullmq(self) -> dict[str, Any]:
         backoff_ms = max(MIN_BACKOFF_MS, round(self.backoff_s * 1000))

@@ -30,11 +30,13 @@ from ghl_bridge.jobs.outcome import (
 from ghl_bridge.jobs.payload import check_job_id, check_options, encode_payload
 from ghl_bridge.jobs.port import (
     DEFAULT_RETRY,
+    KEEP_COMPLETED,
     BatchHandler,
     Handler,
     Job,
     JobInfo,
     JobState,
+    KeepCompleted,
     RetryPolicy,
     backoff_delay_s,
 )
@@ -184,7 +186,8 @@ class InProcessWorker:
     So a job is complete only once its handler returned and that was written; a worker that
     dies first leaves the job active, its lease expires and the job is taken again. One task
     renews the leases of every job in hand, in one statement (a renewal task per job cost a
-    task and a write per job, which mattered once webhook batches made jobs cheap).
+    task and a write per job, which mattered once webhook batches made jobs cheap). Another
+    prunes completed jobs past `keep_completed` (`KEEP_COMPLETED`, as BullMQ's).
     """
 
     def __init__(
@@ -196,9 +199,13 @@ class InProcessWorker:
         poll_interval_s: float = 0.5,
         lease_s: float = 60,
         clock: Clock | None = None,
+        keep_completed: KeepCompleted = KEEP_COMPLETED,
+        prune_every_s: float = 60,
     ) -> None:
-        if concurrency < 1 or poll_interval_s <= 0 or lease_s <= 0:
-            raise ValueError("concurrency, poll_interval_s and lease_s must be positive")
+        if concurrency < 1 or poll_interval_s <= 0 or lease_s <= 0 or prune_every_s <= 0:
+            raise ValueError(
+                "concurrency, poll_interval_s, lease_s and prune_every_s must be positive"
+            )
         self._queue = queue
         self._repo = queue.repo
         self._handlers = dict(handlers)
@@ -206,6 +213,8 @@ class InProcessWorker:
         self._poll_interval_s = poll_interval_s
         self._lease_s = lease_s
         self._clock = clock or queue.clock
+        self._keep = keep_completed
+        self._prune_every_s = prune_every_s
         self._stopping = asyncio.Event()
         self._stopped = asyncio.Event()
         self._slot_free = asyncio.Event()
@@ -234,6 +243,7 @@ class InProcessWorker:
                 self._queue.local_worker = self
                 recorder = group.create_task(self._record_outcomes())
                 renewer = group.create_task(self._renew_leases())
+                pruner = group.create_task(self._prune_completed())
                 try:
                     await self._dispatch(group)
                 finally:
@@ -243,6 +253,7 @@ class InProcessWorker:
                         self._queue.local_worker = None
                 await recorder  # every job handed out has its outcome written
                 renewer.cancel()
+                pruner.cancel()
         finally:
             self._group = None
             self._running = False
@@ -456,6 +467,22 @@ class InProcessWorker:
             report=report,
             max_attempts=record.max_attempts,
         )
+
+    async def _prune_completed(self) -> None:
+        """Drop completed jobs past `keep_completed` (age or count), now and every
+        `prune_every_s`: a claim never reads them, but the table would grow for good. Every
+        worker of the queue may do it; deleting what another already deleted is a no-op."""
+        while True:
+            try:
+                finished_before = self._clock() - timedelta(seconds=self._keep.age_s)
+                removed = await self._repo.prune_completed(
+                    self._queue.name, finished_before, self._keep.count
+                )
+                if removed:
+                    _log.info("jobs.pruned", queue=self._queue.name, completed=removed)
+            except Exception:
+                _log.exception("pruning completed jobs failed", queue=self._queue.name)
+            await asyncio.sleep(self._prune_every_s)
 
     async def _renew_leases(self) -> None:
         """Keep the leases of the jobs in hand from expiring while their handlers run."""

@@ -158,6 +158,20 @@ class RetryPolicy:
 DEFAULT_RETRY = RetryPolicy()
 
 
+@dataclasses.dataclass(frozen=True, slots=True)
+class KeepCompleted:
+    """How long completed jobs are kept, on either queue: long enough for `get` to report a
+    result and for a repeated job id to stay deduplicated, bounded so a queue that has run
+    millions of jobs does not hold them all (BullMQ's ``removeOnComplete``). Failed jobs are
+    dead letters: kept until replayed."""
+
+    age_s: int = 86_400
+    count: int = 10_000
+
+
+KEEP_COMPLETED = KeepCompleted()
+
+
 class Queue(Protocol):
     """Adds jobs and reads their state. Payloads carry ids only; the database holds the rest."""
 

@@ -20,17 +20,20 @@ from __future__ import annotations
 import dataclasses
 import json
 from collections.abc import Mapping, Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
 from sqlalchemy import (
+    CTE,
     ColumnElement,
     Update,
     and_,
     bindparam,
     case,
+    delete,
     or_,
     select,
+    union_all,
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
@@ -172,19 +175,22 @@ class JobRepo(Repository):
         died). The predicate is repeated on the UPDATE itself, so a row that changed after it
         was picked is left alone.
         """
-        due = _due(queue, now)
-        picked = (
-            select(JobRow.id)
-            .where(due)
-            .order_by(JobRow.run_at, JobRow.id)
-            .limit(limit)
-            .with_for_update(skip_locked=True)
-            .cte("picked")
-            .prefix_with("MATERIALIZED", dialect="postgresql")
+        # Two index-ordered reads ((queue, status, run_at, id)) instead of one OR: the waiting
+        # rows that are due, oldest first, and the active ones whose lease ran out (at most a
+        # few per worker). Finished jobs, however many, are never read.
+        waiting = _pick(
+            "waiting", and_(JobRow.status == "waiting", JobRow.run_at <= now), queue, limit
         )
+        expired = _pick(
+            "expired", and_(JobRow.status == "active", JobRow.locked_until < now), queue, limit
+        )
+        either = union_all(
+            select(waiting.c.id, waiting.c.run_at), select(expired.c.id, expired.c.run_at)
+        ).subquery("due")
+        picked = select(either.c.id).order_by(either.c.run_at, either.c.id).limit(limit)
         stmt = (
             update(JobRow)
-            .where(JobRow.id.in_(select(picked.c.id)), due)
+            .where(JobRow.id.in_(picked), _due(now))
             .values(
                 status="active",
                 locked_until=now + timedelta(seconds=lease_s),
@@ -348,6 +354,47 @@ class JobRepo(Repository):
         async with self._sessions.begin() as session:
             return (await session.execute(stmt)).scalar_one_or_none() is not None
 
+    async def prune_completed(
+        self, queue: str, finished_before: datetime, keep: int, *, chunk: int = 2000
+    ) -> int:
+        """Delete `queue`'s completed jobs finished before `finished_before`, and those past
+        the `keep` most recently finished; returns how many went. A chunk per transaction,
+        so the one SQLite writer is never held for long. Failed jobs are never touched."""
+        if keep < 0 or chunk < 1:
+            raise ValueError("keep must be >= 0 and chunk >= 1")
+        completed = and_(JobRow.queue == queue, JobRow.status == "completed")
+        if keep:  # what finished before the keep-th newest goes too; its ties stay (a
+            # worker records a batch's outcomes at one instant)
+            kept_last = (
+                select(JobRow.finished_at)
+                .where(completed)
+                .order_by(JobRow.finished_at.desc())
+                .offset(keep - 1)
+                .limit(1)
+            )
+            async with self._sessions() as session:
+                cutoff = (await session.execute(kept_last)).scalar_one_or_none()
+            if cutoff is not None:
+                finished_before = max(finished_before, cutoff)
+        else:
+            finished_before = datetime.max.replace(tzinfo=UTC)
+        doomed = (
+            select(JobRow.id)
+            .where(completed, JobRow.finished_at < finished_before)
+            .order_by(JobRow.finished_at)
+            .limit(chunk)
+        )
+        stmt = (
+            delete(JobRow).where(JobRow.id.in_(doomed)).execution_options(synchronize_session=False)
+        )
+        removed = 0
+        while True:
+            async with self._sessions.begin() as session:
+                went = (await session.execute(stmt)).rowcount or 0  # type: ignore[attr-defined]
+            removed += went
+            if went < chunk:
+                return removed
+
     async def _transition(self, job_id: str, **values: Any) -> bool:
         """Update an `active` job; False when it is not (finished, reclaimed or unknown)."""
         stmt = _transition_stmt(job_id, {"updated_at": self._clock(), **values})
@@ -392,13 +439,26 @@ def _apply_many(batch: Sequence[tuple[str, JobChange]]) -> tuple[Update, list[di
     return stmt, params
 
 
-def _due(queue: str, now: datetime) -> ColumnElement[bool]:
-    return and_(
-        JobRow.queue == queue,
-        or_(
-            and_(JobRow.status == "waiting", JobRow.run_at <= now),
-            and_(JobRow.status == "active", JobRow.locked_until < now),
-        ),
+def _pick(name: str, which: ColumnElement[bool], queue: str, limit: int) -> CTE:
+    """Up to ``limit`` jobs of ``queue`` matching ``which`` in claim order, locked (skipping
+    rows another claimer holds) on PostgreSQL."""
+    return (
+        select(JobRow.id, JobRow.run_at)
+        .where(JobRow.queue == queue, which)
+        .order_by(JobRow.run_at, JobRow.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+        .cte(name)
+        .prefix_with("MATERIALIZED", dialect="postgresql")
+    )
+
+
+def _due(now: datetime) -> ColumnElement[bool]:
+    """A picked row is still due (it may have changed since). No ``queue`` term: a row's queue
+    never changes, and with one the planner reads the queue's index instead of the ids."""
+    return or_(
+        and_(JobRow.status == "waiting", JobRow.run_at <= now),
+        and_(JobRow.status == "active", JobRow.locked_until < now),
     )
 
 

@@ -205,18 +205,24 @@ class WebhookEvent(Base):
 
 
 class JobRow(Base):
-    """A job of the in-process queue (embedded mode). ``data`` is JSON of ids, never secrets."""
+    """A job of the in-process queue (embedded mode). ``data`` is JSON of ids, never secrets.
+
+    Indexed for the two questions asked of a queue with a long history: which jobs are due
+    (``status, run_at, id``: a claim reads the waiting rows in order and the few active ones,
+    never the finished) and which finished before a date (pruning, the dead-letter view).
+    """
 
     __tablename__ = "jobs"
     __table_args__ = (
         CheckConstraint(_in("status", JOB_STATUSES), name="status"),
-        Index("ix_jobs_status_run_at", "status", "run_at"),
+        Index("ix_jobs_queue_status_run_at", "queue", "status", "run_at", "id"),
+        Index("ix_jobs_queue_status_finished_at", "queue", "status", "finished_at"),
     )
 
     id: Mapped[str] = mapped_column(
         String(ID_LENGTH), primary_key=True, default=lambda: new_id("job_")
     )
-    queue: Mapped[str] = mapped_column(String(64), index=True)
+    queue: Mapped[str] = mapped_column(String(64))
     name: Mapped[str] = mapped_column(String(128))
     dedupe_key: Mapped[str | None] = mapped_column(String(255), unique=True)
     data: Mapped[str] = mapped_column(Text, default="{}")

@@ -17,7 +17,8 @@ from tests.integration.jobs.harness import (
     wait_for_state,
 )
 
-from ghl_bridge.jobs import InProcessQueue, Job
+from ghl_bridge.jobs import InProcessQueue, InProcessWorker, Job, PermanentFailure
+from ghl_bridge.jobs.port import KeepCompleted
 from ghl_bridge.store.db import make_engine, make_sessionmaker
 
 QUEUE = "inprocess-test"
@@ -191,3 +192,40 @@ async def test_the_clock_decides_when_a_delayed_job_is_due(engine: AsyncEngine) 
         now[0] += timedelta(hours=1, seconds=1)
         info = await wait_for_state(queue, job_id, {"completed"})
     assert info.result == "due"
+
+
+async def test_the_worker_prunes_completed_jobs_past_their_count_and_keeps_dead_letters(
+    engine: AsyncEngine,
+) -> None:
+    queue = InProcessQueue(make_sessionmaker(engine), QUEUE)
+
+    async def handler(job: Job) -> str:
+        if job.data["n"] == 0:
+            raise PermanentFailure("a dead letter")
+        return "ok"
+
+    worker = InProcessWorker(
+        queue,
+        {"work": handler},
+        poll_interval_s=0.02,
+        keep_completed=KeepCompleted(age_s=3600, count=2),
+        prune_every_s=0.05,
+    )
+    async with running(worker):
+        ids = []
+        for n in range(6):  # one at a time: each finishes at its own instant
+            ids.append(await queue.enqueue("work", {"n": n}))
+            await wait_for_state(queue, ids[-1], {"completed", "failed"})
+        deadline = asyncio.get_running_loop().time() + 10
+        while [await queue.get(i) for i in ids[1:4]] != [None] * 3:
+            assert asyncio.get_running_loop().time() < deadline, "completed jobs not pruned"
+            await asyncio.sleep(0.02)
+    kept = [i for i in ids if await queue.get(i) is not None]
+    assert kept == [ids[0], ids[4], ids[5]]  # the dead letter and the newest two
+    assert [info.id for info in await queue.list_failed()] == [ids[0]]
+
+
+async def test_a_worker_refuses_a_prune_interval_that_is_not_positive(engine: AsyncEngine) -> None:
+    queue = InProcessQueue(make_sessionmaker(engine), QUEUE)
+    with pytest.raises(ValueError, match="prune_every_s"):
+        InProcessWorker(queue, {}, prune_every_s=0)

@@ -47,7 +47,7 @@ async def _tables(url: str) -> set[str]:
 
 
 def test_head_is_the_initial_revision() -> None:
-    assert head_revision() == "0010"
+    assert head_revision() == "0011"
 
 
 def test_migration_files_ship_inside_the_package() -> None:
@@ -96,11 +96,13 @@ async def test_schema_diff_notices_drift(database_url: str) -> None:
     engine = make_engine(database_url)
     try:
         async with engine.begin() as conn:
-            await conn.execute(text("DROP INDEX ix_jobs_queue"))
+            await conn.execute(text("DROP INDEX ix_jobs_queue_status_run_at"))
     finally:
         await engine.dispose()
     diff = await schema_diff(database_url)
-    assert any(item[0] == "add_index" and item[1].name == "ix_jobs_queue" for item in diff)
+    assert any(
+        item[0] == "add_index" and item[1].name == "ix_jobs_queue_status_run_at" for item in diff
+    )
 
 
 async def test_downgrade_to_base_and_back(database_url: str) -> None:
