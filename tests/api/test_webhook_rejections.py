@@ -11,7 +11,7 @@ import asyncio
 import base64
 import json
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -156,22 +156,38 @@ def _body(location: str, **fields: object) -> bytes:
     return json.dumps({**base, **fields}).encode()
 
 
+def _in(minutes: float) -> datetime:
+    return datetime.now(UTC) + timedelta(minutes=minutes)
+
+
+# Stamps are made when the test runs, not when the suite is collected: a run longer than the
+# ±5 minute window would otherwise bring "10 minutes ahead" inside it.
 @pytest.mark.parametrize(
     ("stamp", "code"),
     [
-        (int((datetime.now(UTC) - timedelta(minutes=10)).timestamp() * 1000), "stale_timestamp"),
-        (int((datetime.now(UTC) + timedelta(minutes=10)).timestamp()), "stale_timestamp"),
-        ((datetime.now(UTC) + timedelta(hours=1)).isoformat(), "stale_timestamp"),
-        ("2026-01-01T00:00:00", "bad_timestamp"),  # no timezone: ambiguous, refused
-        ("yesterday", "bad_timestamp"),
-        (None, "missing_timestamp"),
-        ([1, 2], "missing_timestamp"),
+        (lambda: int(_in(-10).timestamp() * 1000), "stale_timestamp"),
+        (lambda: int(_in(10).timestamp()), "stale_timestamp"),
+        (lambda: _in(60).isoformat(), "stale_timestamp"),
+        (lambda: "2026-01-01T00:00:00", "bad_timestamp"),  # no timezone: ambiguous, refused
+        (lambda: "yesterday", "bad_timestamp"),
+        (lambda: None, "missing_timestamp"),
+        (lambda: [1, 2], "missing_timestamp"),
+    ],
+    ids=[
+        "millis-10min-ago",
+        "seconds-10min-ahead",
+        "iso-1h-ahead",
+        "naive",
+        "words",
+        "none",
+        "list",
     ],
 )
 async def test_stale_future_or_unreadable_timestamps_are_400(
-    held: Stack, stamp: object, code: str
+    held: Stack, stamp: Callable[[], object], code: str
 ) -> None:
-    fields = {} if stamp is None else {"timestamp": stamp}
+    value = stamp()
+    fields = {} if value is None else {"timestamp": value}
     raw = _body(held.location_id, **fields)
     await _refused(held, raw, _ed(raw), 400, code)
 
