@@ -28,6 +28,7 @@ from ghl_bridge.events.outbound import DeliverySweeper, OutboundDeliverer
 from ghl_bridge.events.processor import EventProcessor
 from ghl_bridge.events.receiver import WebhookReceiver, parse_networks
 from ghl_bridge.events.reconcile import Reconciler
+from ghl_bridge.events.retention import RetentionSweeper
 from ghl_bridge.events.routing import RoutingSink
 from ghl_bridge.events.schedule import parse_schedule
 from ghl_bridge.events.subscriptions import SubscriptionService
@@ -236,7 +237,8 @@ class Runtime:
         return runtime
 
     def start_workers(self) -> None:
-        """Run the event and action workers, and the inbox sweeper, as tasks of this process."""
+        """Run the event and action workers, the sweepers, reconciliation and event retention
+        as tasks of this process."""
         handlers: dict[str, dict[str, Handler]] = {
             EVENTS_QUEUE: {WEBHOOK_PROCESS_JOB: self.processor},
             ACTIONS_QUEUE: {
@@ -268,6 +270,9 @@ class Runtime:
         self._tasks.append(asyncio.create_task(refresher.run(), name="token-refresher"))
         if self.settings.reconcile_interval_s > 0:
             self._tasks.append(asyncio.create_task(self.reconciler().run(), name="reconciler"))
+        if self.settings.event_retention_days > 0:
+            retention = RetentionSweeper(self.inbox, self.settings.event_retention_days)
+            self._tasks.append(asyncio.create_task(retention.run(), name="event-retention"))
 
     def reconciler(self) -> Reconciler:
         """Reconciliation (events/reconcile.py) over this runtime's client, inbox and queue."""

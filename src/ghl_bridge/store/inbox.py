@@ -16,14 +16,20 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, delete, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ghl_bridge.store._repo import Repository
 from ghl_bridge.store.cursors import decode_cursor, encode_cursor
 from ghl_bridge.store.errors import NotFound, StoreError
-from ghl_bridge.store.models import EVENT_STATUSES, SIGNATURE_SCHEMES, WebhookEvent, new_id
+from ghl_bridge.store.models import (
+    EVENT_STATUSES,
+    SIGNATURE_SCHEMES,
+    Delivery,
+    WebhookEvent,
+    new_id,
+)
 from ghl_bridge.store.types import require_aware
 
 MAX_ERROR_CHARS = 2000
@@ -335,6 +341,46 @@ class InboxRepo(Repository):
         )
         async with self._sessions() as session:
             return (await session.scalars(stmt)).all()
+
+    async def prune_settled(self, received_before: datetime, *, chunk: int = 1000) -> int:
+        """Delete processed events received before ``received_before`` whose deliveries all
+        reached their target (their delivery rows go with them); returns how many went.
+
+        Kept whatever their age: events still pending or failed (work ahead), dead letters,
+        and events with an outbound delivery not yet delivered (pending, retrying or dead: a
+        replay needs the event). A chunk per transaction, oldest first, so the one SQLite
+        writer is never held for long.
+        """
+        require_aware(received_before, "received_before")
+        if chunk < 1:
+            raise ValueError("chunk must be >= 1")
+        unsettled_delivery = (
+            select(Delivery.id)
+            .where(Delivery.event_id == WebhookEvent.id, Delivery.status != "delivered")
+            .exists()
+        )
+        doomed = (
+            select(WebhookEvent.id)
+            .where(
+                WebhookEvent.status == "processed",
+                WebhookEvent.received_at < received_before,
+                ~unsettled_delivery,
+            )
+            .order_by(WebhookEvent.received_at)
+            .limit(chunk)
+        )
+        stmt = (
+            delete(WebhookEvent)
+            .where(WebhookEvent.id.in_(doomed))
+            .execution_options(synchronize_session=False)
+        )
+        removed = 0
+        while True:
+            async with self._sessions.begin() as session:
+                went = (await session.execute(stmt)).rowcount or 0  # type: ignore[attr-defined]
+            removed += went
+            if went < chunk:
+                return removed
 
 
 def _dead_cursor(event: WebhookEvent) -> str:

@@ -414,6 +414,8 @@ class Delivery(Base):
         Index("uq_deliveries_subscription_event", "subscription_id", "event_id", unique=True),
         Index("ix_deliveries_status_next_attempt_at", "status", "next_attempt_at"),
         Index("ix_deliveries_subscription_id_created_at", "subscription_id", "created_at"),
+        # An event's deliveries: the retention check, and the cascade when an event goes.
+        Index("ix_deliveries_event_id", "event_id"),
     )
 
     id: Mapped[str] = mapped_column(

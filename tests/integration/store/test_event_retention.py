@@ -1,0 +1,164 @@
+"""Event retention on SQLite and PostgreSQL: what goes (handled events past the retention,
+with their delivered deliveries) and what stays whatever its age (work ahead, dead letters,
+deliveries not delivered)."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import pytest
+from pydantic import SecretStr
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from tests.integration.store.conftest import FakeClock
+
+from ghl_bridge.config import Settings
+from ghl_bridge.events.retention import RetentionSweeper, events_pruned
+from ghl_bridge.runtime import Runtime
+from ghl_bridge.store import InboxRepo, TenantRepo
+from ghl_bridge.store.deliveries import DeliveryRepo
+from ghl_bridge.store.models import Delivery, Subscription, new_id
+from ghl_bridge.store.subscriptions import SubscriptionRepo
+from ghl_bridge.vault import KeyRing
+
+
+class _World:
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], clock: FakeClock) -> None:
+        self.sessions = sessions
+        self.clock = clock
+        self.inbox = InboxRepo(sessions, clock=clock)
+        self.deliveries = DeliveryRepo(sessions, clock=clock)
+        self.tenant = ""
+        self.subscription = ""
+
+    async def setup(self) -> None:
+        tenant, _ = await TenantRepo(self.sessions).create("acme")
+        sub = await SubscriptionRepo(self.sessions, clock=self.clock).create(
+            Subscription(
+                id=new_id("sub_"),
+                tenant_id=tenant.id,
+                name="all",
+                event_types='["*"]',
+                predicates="[]",
+                target_kind="action",
+                action="contacts.get",
+                action_input="{}",
+                scopes="read write",
+                active=True,
+            )
+        )
+        self.tenant, self.subscription = tenant.id, sub.id
+
+    async def event(self, name: str, received_at: datetime, *, status: str = "processed") -> str:
+        event_id, _ = await self.inbox.record(
+            name,
+            event_type="ContactCreate",
+            location_id="loc1",
+            company_id=None,
+            tenant_id=self.tenant,
+            payload=json.dumps({"type": "ContactCreate"}),
+            signature_scheme="ed25519",
+            received_at=received_at,
+        )
+        if status == "processed":
+            await self.inbox.mark_processed(event_id)
+        elif status == "dead":
+            await self.inbox.mark_dead(event_id, "gave up")
+        elif status == "failed":
+            await self.inbox.mark_failed(event_id, "try again")
+        return event_id
+
+    async def delivery(self, event_id: str, status: str) -> str:
+        [delivery] = await self.deliveries.route(
+            tenant_id=self.tenant,
+            event_id=event_id,
+            event_type="ContactCreate",
+            subscription_ids=[self.subscription],
+        )
+        if status != "pending":
+            await self.deliveries.claim(delivery.id, 1, 0)
+            await self.deliveries.record(
+                delivery.id, 1, status=status, entry={}, status_code=200, error=None
+            )
+        return delivery.id
+
+    async def delivery_count(self) -> int:
+        async with self.sessions() as session:
+            return int(await session.scalar(select(func.count()).select_from(Delivery)) or 0)
+
+
+async def test_only_handled_events_past_the_retention_go_with_their_deliveries(
+    sessions: async_sessionmaker[AsyncSession], clock: FakeClock
+) -> None:
+    world = _World(sessions, clock)
+    await world.setup()
+    old = clock.now - timedelta(days=40)
+    gone = [await world.event(f"old-{n}", old + timedelta(minutes=n)) for n in range(3)]
+    await world.delivery(gone[0], "delivered")
+    kept = {
+        "recent": await world.event("recent", clock.now - timedelta(days=1)),
+        "pending": await world.event("pending", old, status="pending"),
+        "failed": await world.event("failed", old, status="failed"),
+        "dead": await world.event("dead", old, status="dead"),
+        "retrying delivery": await world.event("retrying", old),
+        "dead delivery": await world.event("dead-delivery", old),
+    }
+    await world.delivery(kept["retrying delivery"], "pending")
+    await world.delivery(kept["dead delivery"], "dead")
+    assert await world.delivery_count() == 3
+
+    removed = await world.inbox.prune_settled(clock.now - timedelta(days=30), chunk=2)
+    assert removed == 3  # in two chunks
+    assert [await world.inbox.get(e) for e in gone] == [None] * 3
+    still = {name: await world.inbox.get(event_id) for name, event_id in kept.items()}
+    assert [name for name, event in still.items() if event is None] == []
+    assert await world.delivery_count() == 2  # the delivered one went with its event
+    assert await world.inbox.prune_settled(clock.now - timedelta(days=30)) == 0
+
+
+async def test_the_sweeper_prunes_by_its_clock_and_counts(
+    sessions: async_sessionmaker[AsyncSession], clock: FakeClock
+) -> None:
+    world = _World(sessions, clock)
+    await world.setup()
+    event_id = await world.event("e", clock.now)
+    sweeper = RetentionSweeper(world.inbox, days=7, clock=clock)
+    before = events_pruned()._value.get()
+    assert await sweeper.prune() == 0
+    clock.advance(7 * 86_400 + 1)
+    assert await sweeper.prune() == 1
+    assert await world.inbox.get(event_id) is None
+    assert events_pruned()._value.get() == before + 1
+
+
+async def test_bad_retention_arguments_are_refused(
+    sessions: async_sessionmaker[AsyncSession], clock: FakeClock
+) -> None:
+    inbox = InboxRepo(sessions, clock=clock)
+    with pytest.raises(ValueError, match="chunk"):
+        await inbox.prune_settled(clock.now, chunk=0)
+    with pytest.raises(ValueError, match="aware"):
+        await inbox.prune_settled(clock.now.replace(tzinfo=None))
+    for days, interval in ((0, 60), (-1, 60), (1, 0)):
+        with pytest.raises(ValueError, match="positive"):
+            RetentionSweeper(inbox, days=days, interval_s=interval)
+
+
+@pytest.mark.parametrize(("days", "expected"), [(30.0, True), (0.0, False)])
+async def test_the_runtime_runs_retention_unless_it_is_off(
+    database_url: str, tmp_path: Path, days: float, expected: bool
+) -> None:
+    settings = Settings(
+        database_url=database_url,
+        encryption_keys=SecretStr(KeyRing.generate("k1")),
+        event_retention_days=days,
+        reconcile_interval_s=0,
+    )
+    runtime = await Runtime.start(settings, with_worker=True, data_dir=tmp_path)
+    try:
+        names = {task.get_name() for task in runtime._tasks}
+        assert ("event-retention" in names) is expected
+    finally:
+        await runtime.close()
