@@ -78,8 +78,22 @@ def _wrap(data_json: str, backoff_s: float) -> str:
     return f'{{"payload":{data_json},"backoff_s":{json.dumps(float(backoff_s))}}}'
 
 
+_HEAD: Final = '{"payload":'
+_TAIL: Final = ',"backoff_s":'
+
+
 def _unwrap(stored: str) -> tuple[str, float]:
-    """Split a stored `data` column into (payload JSON, backoff); tolerate a bare payload."""
+    """Split a stored `data` column into (payload JSON, backoff); tolerate a bare payload.
+
+    What `_wrap` wrote is split as text (the payload is kept as written, not parsed and
+    dumped again: two JSON passes per claimed job); anything else is parsed."""
+    if stored.startswith(_HEAD) and stored.endswith("}"):
+        cut = stored.rfind(_TAIL)
+        if cut > len(_HEAD):
+            try:
+                return stored[len(_HEAD) : cut], float(stored[cut + len(_TAIL) : -1])
+            except ValueError:
+                pass
     decoded = json.loads(stored)
     if isinstance(decoded, dict) and decoded.keys() == _ENVELOPE_KEYS:
         payload = json.dumps(decoded["payload"], separators=(",", ":"), ensure_ascii=False)
