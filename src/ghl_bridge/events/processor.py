@@ -22,7 +22,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 import structlog
 
@@ -40,6 +40,20 @@ EventHandler = Callable[[WebhookEvent, dict[str, Any]], Awaitable[None]]
 # Called for every event after its type's handler: tenant subscriptions (routing rules, outbound
 # webhooks, action triggers) plug in here. Must be idempotent, like handlers.
 EventSink = Callable[[WebhookEvent, dict[str, Any]], Awaitable[None]]
+
+
+@runtime_checkable
+class BatchSink(Protocol):
+    """A sink that can also route many events in one call (the routing sink: one look-up of
+    the tenants' subscriptions for all). Per event, None or the error its routing raised,
+    event by event as ``__call__`` would. It runs outside any event's `acting_as`, so it must
+    not call GHL itself (routing records deliveries and queues jobs; those run later)."""
+
+    async def __call__(self, event: WebhookEvent, body: dict[str, Any]) -> None: ...
+
+    async def route_many(
+        self, events: Sequence[tuple[WebhookEvent, dict[str, Any]]]
+    ) -> list[Exception | None]: ...
 
 
 def _event_id(job: Job) -> str:
@@ -80,6 +94,9 @@ class EventProcessor:
         self._inbox = inbox
         self._reads = loads or inbox  # where events are loaded from (SQLite: a reader)
         self._sinks = tuple(sinks)
+        # Events of a type with no handler of its own go through the sinks a batch at a time
+        # when every sink can take one (`_route_batch`).
+        self._sinks_batch = all(isinstance(sink, BatchSink) for sink in self._sinks)
         self._audit = audit
         self._connections = connections
         self._adopter = adopter
@@ -107,21 +124,111 @@ class EventProcessor:
 
     async def run_batch(self, jobs: Sequence[Job], done: JobDone | None = None) -> list[Any]:
         """The in-process worker's claimed batch: one query loads every event, then each is
-        processed as `__call__` would (their subscription look-ups and marks still shared),
-        and reported ``done`` as it ends: a slow one (an INSTALL waiting on GHL) holds back
-        no other job's completion."""
-        found = await self._reads.get_many([i for i in map(_event_id, jobs) if i])
+        processed as `__call__` would, and reported ``done`` as it ends: a slow one (an
+        INSTALL waiting on GHL) holds back no other job's completion.
 
-        async def one(index: int, job: Job) -> Any:
-            try:
-                result: Any = await self._process(job, found.get(_event_id(job)))
-            except Exception as exc:
-                result = exc
+        Events whose type has no handler of its own (all but the lifecycle events) are routed
+        together when the sinks allow (`BatchSink`): one subscription look-up, one mark, no
+        task or future per event (~10 % of the embedded mode's time went to those). The
+        rest, one task each, share their look-ups and marks through the batchers."""
+        found = await self._reads.get_many([i for i in map(_event_id, jobs) if i])
+        results: list[Any] = [None] * len(jobs)
+
+        def report(index: int, result: Any) -> None:
+            results[index] = result
             if done is not None:
                 done(index, result)
-            return result
 
-        return list(await asyncio.gather(*(one(n, job) for n, job in enumerate(jobs))))
+        together: list[tuple[int, Job, WebhookEvent]] = []
+        alone: list[tuple[int, Job, WebhookEvent | None]] = []
+        for index, job in enumerate(jobs):
+            event = found.get(_event_id(job))
+            if (
+                self._sinks_batch
+                and event is not None
+                and event.status != "processed"
+                and event.event_type not in self._routes
+            ):
+                together.append((index, job, event))
+            else:
+                alone.append((index, job, event))
+
+        async def one(index: int, job: Job, event: WebhookEvent | None) -> None:
+            try:
+                result: Any = await self._process(job, event)
+            except Exception as exc:
+                result = exc
+            report(index, result)
+
+        await asyncio.gather(self._route_batch(together, report), *(one(*a) for a in alone))
+        return results
+
+    async def _route_batch(
+        self, items: Sequence[tuple[int, Job, WebhookEvent]], report: JobDone
+    ) -> None:
+        """`_process` for events with no handler of their own, all at once: the sinks'
+        `route_many`, then one mark for those routed; a failure is its event's alone."""
+        routed: list[tuple[int, Job, WebhookEvent, dict[str, Any]]] = []
+        for index, job, event in items:
+            try:
+                routed.append((index, job, event, _body(event)))
+            except PermanentFailure as exc:
+                report(index, await self._failed(event, job, exc))
+        errors = await self._through_sinks([(event, body) for _, _, event, body in routed])
+        ok: list[tuple[int, WebhookEvent]] = []
+        for (index, job, event, _), error in zip(routed, errors, strict=True):
+            if error is None:
+                ok.append((index, event))
+            else:
+                report(index, await self._failed(event, job, error))
+        if ok:
+            await self._mark_routed(ok, report)
+
+    async def _through_sinks(
+        self, events: list[tuple[WebhookEvent, dict[str, Any]]]
+    ) -> list[Exception | None]:
+        """Each event through every sink in turn (`BatchSink.route_many`), as far as it gets:
+        per event, None or the first error."""
+        errors: list[Exception | None] = [None] * len(events)
+        for sink in self._sinks:
+            live = [n for n, error in enumerate(errors) if error is None]
+            if not live:
+                break
+            batch_sink: Any = sink  # every sink is a BatchSink (`_sinks_batch`)
+            try:
+                got = await batch_sink.route_many([events[n] for n in live])
+                if len(got) != len(live):
+                    raise RuntimeError(f"route_many gave {len(got)} outcomes for {len(live)}")
+            except Exception as exc:
+                got = [exc] * len(live)
+            for n, error in zip(live, got, strict=True):
+                errors[n] = error
+        return errors
+
+    async def _mark_routed(self, ok: list[tuple[int, WebhookEvent]], report: JobDone) -> None:
+        try:
+            marked = await self._inbox.mark_processed_many([event.id for _, event in ok])
+        except Exception as exc:
+            for index, _ in ok:
+                report(index, exc)
+            return
+        for index, event in ok:
+            if event.id not in marked:
+                report(index, NotFound("webhook event", event.id))
+                continue
+            log.debug("webhook.processed", event_id=event.id, type=event.event_type, routed=False)
+            report(index, {"eventId": event.id, "status": "processed", "type": event.event_type})
+
+    async def _failed(self, event: WebhookEvent, job: Job, exc: Exception) -> Exception:
+        """What a failed event's job reports: its error, once recorded on the event (a
+        `RetryLater` is no failure and is not recorded), or the error recording it raised."""
+        if isinstance(exc, RetryLater):
+            return exc
+        try:
+            await self._record_failure(event, job, exc)
+        except Exception as recording:
+            return recording
+        return exc
 
     async def _process(self, job: Job, event: WebhookEvent | None) -> dict[str, Any]:
         if event is None:

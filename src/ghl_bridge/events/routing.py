@@ -8,6 +8,7 @@ processing an event again routes nothing new) and queues the deliveries' jobs.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
@@ -262,18 +263,61 @@ class RoutingSink:
         generation, so a second run queues only what the first recorded but never queued."""
         if event.tenant_id is None:
             return  # an event of no tenant of ours (an unknown location) goes nowhere
+        chosen = self._choose(event, body, await self._active.submit(event.tenant_id))
+        if chosen:
+            await self._deliver(event.tenant_id, event, chosen)
+
+    async def route_many(
+        self, events: Sequence[tuple[WebhookEvent, dict[str, Any]]]
+    ) -> list[Exception | None]:
+        """`__call__` for a batch (`processor.BatchSink`): one look-up of the tenants'
+        subscriptions, the rules matched in place, and only the events that matched one go
+        on to record deliveries (concurrently). Per event, None or the error its routing
+        raised; one event's failure is its own."""
+        tenants = sorted({event.tenant_id for event, _ in events if event.tenant_id is not None})
+        active = await self._subscriptions.active_for(tenants) if tenants else {}
+        outcomes: list[Exception | None] = [None] * len(events)
+        matched: list[tuple[int, str, WebhookEvent, list[str]]] = []
+        for index, (event, body) in enumerate(events):
+            tenant = event.tenant_id
+            if tenant is None:
+                continue
+            try:
+                chosen = self._choose(event, body, active.get(tenant, ()))
+            except Exception as exc:
+                outcomes[index] = exc
+                continue
+            if chosen:
+                matched.append((index, tenant, event, chosen))
+        if matched:
+            delivered = await asyncio.gather(
+                *(self._deliver(tenant, event, chosen) for _, tenant, event, chosen in matched),
+                return_exceptions=True,
+            )
+            for (index, *_), result in zip(matched, delivered, strict=True):
+                if isinstance(result, Exception):
+                    outcomes[index] = result
+                elif isinstance(result, BaseException):
+                    raise result  # cancelled: not an event's failure
+        return outcomes
+
+    def _choose(
+        self, event: WebhookEvent, body: dict[str, Any], active: Sequence[Subscription]
+    ) -> list[str]:
+        """The ids of the tenant's active subscriptions this event goes to (the loop guard
+        counts each firing)."""
         location = event.location_id or _str(body.get("locationId"))
         subject = subject_of(body)
-        chosen = [
+        return [
             row.id
-            for row in await self._active.submit(event.tenant_id)
+            for row in active
             if Rule.of(row).matches(event.event_type, location, body)
             and self._guard.allow(row.id, subject, event.id)
         ]
-        if not chosen:
-            return
+
+    async def _deliver(self, tenant_id: str, event: WebhookEvent, chosen: list[str]) -> None:
         waiting = await self._deliveries.route(
-            tenant_id=event.tenant_id,
+            tenant_id=tenant_id,
             event_id=event.id,
             event_type=event.event_type,
             subscription_ids=chosen,

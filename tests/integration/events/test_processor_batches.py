@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -305,3 +305,147 @@ async def test_each_event_of_a_batch_is_reported_done_as_it_ends(parts: Parts) -
     release.set()
     results = await asyncio.wait_for(batch, 10)
     assert reported[1] == results[1] == {"eventId": slow_id, "status": "processed", "type": "Slow"}
+
+
+@dataclass
+class Recorder:
+    """A `BatchSink` that records how it was called and fails the events told to."""
+
+    batches: list[list[str]] = field(default_factory=list)
+    singles: list[str] = field(default_factory=list)
+    failing: dict[str, Exception] = field(default_factory=dict)
+
+    async def __call__(self, event: WebhookEvent, body: dict[str, Any]) -> None:
+        self.singles.append(event.id)
+        if event.id in self.failing:
+            raise self.failing[event.id]
+
+    async def route_many(
+        self, events: Sequence[tuple[WebhookEvent, dict[str, Any]]]
+    ) -> list[Exception | None]:
+        self.batches.append([event.id for event, _ in events])
+        return [self.failing.get(event.id) for event, _ in events]
+
+
+async def test_events_without_a_handler_are_routed_as_one_batch(parts: Parts) -> None:
+    recorder = Recorder()
+    processor = EventProcessor(
+        parts.inbox, ConnectionRepo(parts.sessions), {"Tick": parts.downstream}, sinks=[recorder]
+    )
+    plain = await _events(parts.inbox, 5, type_="ContactCreate")
+    [tick] = await _events(parts.inbox, 1)
+    recorder.failing = {
+        plain[1]: RuntimeError("target down"),
+        plain[2]: RetryLater(30, "rate limited"),
+        plain[3]: PermanentFailure("no such target"),
+    }
+    reported: dict[int, Any] = {}
+    jobs = [_job(i) for i in [*plain, tick]]
+
+    with statements(parts.engine) as seen:
+        results = await processor.run_batch(jobs, reported.__setitem__)
+
+    assert recorder.batches == [plain]  # one call for the five, none per event
+    assert recorder.singles == [tick]  # a type with a handler of its own goes alone
+    assert reported == dict(enumerate(results))
+    assert results[0] == {"eventId": plain[0], "status": "processed", "type": "ContactCreate"}
+    assert [type(r) for r in results[1:4]] == [RuntimeError, RetryLater, PermanentFailure]
+    assert results[4]["status"] == results[5]["status"] == "processed"
+    assert len(_touching(seen, "select", "from webhook_events")) == 1
+    stored = {i: await parts.inbox.get(i) for i in [*plain, tick]}
+    got = {i: (e.status, e.retry_count) for i, e in stored.items() if e is not None}
+    assert got == {
+        plain[0]: ("processed", 0),
+        plain[1]: ("failed", 1),
+        plain[2]: ("pending", 0),  # being told to wait is no failure
+        plain[3]: ("dead", 1),
+        plain[4]: ("processed", 0),
+        tick: ("processed", 0),
+    }
+
+
+async def test_a_batch_whose_sink_raises_fails_each_of_its_events_for_a_retry(
+    parts: Parts,
+) -> None:
+    class Broken(Recorder):
+        async def route_many(
+            self, events: Sequence[tuple[WebhookEvent, dict[str, Any]]]
+        ) -> list[Exception | None]:
+            raise ConnectionError("database gone")
+
+    processor = EventProcessor(parts.inbox, ConnectionRepo(parts.sessions), sinks=[Broken()])
+    ids = await _events(parts.inbox, 3, type_="ContactCreate")
+    results = await processor.run_batch([_job(i) for i in ids])
+    assert all(isinstance(r, ConnectionError) for r in results)
+    stored = await parts.inbox.get_many(ids)
+    assert [(stored[i].status, stored[i].retry_count) for i in ids] == [("failed", 1)] * 3
+
+
+async def test_an_unreadable_payload_is_dead_in_a_batch_too(parts: Parts) -> None:
+    processor = EventProcessor(parts.inbox, ConnectionRepo(parts.sessions), sinks=[Recorder()])
+    [good] = await _events(parts.inbox, 1, type_="ContactCreate")
+    bad, _ = await parts.inbox.record(
+        new_id("wh_"),
+        event_type="ContactCreate",
+        location_id="loc1",
+        company_id=None,
+        tenant_id=None,
+        payload="[1, 2]",
+        signature_scheme="ed25519",
+        received_at=datetime.now(UTC),
+    )
+    results = await processor.run_batch([_job(bad), _job(good)])
+    assert isinstance(results[0], PermanentFailure)
+    assert results[1]["status"] == "processed"
+    dead = await parts.inbox.get(bad)
+    assert dead is not None and dead.status == "dead"
+
+
+async def test_a_plain_sink_still_sees_every_event(parts: Parts) -> None:
+    seen: list[str] = []
+
+    async def sink(event: WebhookEvent, body: dict[str, Any]) -> None:
+        seen.append(event.id)
+
+    processor = EventProcessor(parts.inbox, ConnectionRepo(parts.sessions), sinks=[sink])
+    ids = await _events(parts.inbox, 4, type_="ContactCreate")
+    results = await processor.run_batch([_job(i) for i in ids])
+    assert [r["status"] for r in results] == ["processed"] * 4
+    assert sorted(seen) == sorted(ids)
+
+
+async def test_the_routing_sink_routes_a_batch_with_one_look_up(parts: Parts) -> None:
+    tenants = TenantRepo(parts.sessions)
+    acme, _ = await tenants.create("acme")
+    subscriptions = SubscriptionRepo(parts.sessions)
+    subscription = await subscriptions.create(
+        Subscription(
+            id=new_id("sub_"),
+            tenant_id=acme.id,
+            name="creates",
+            event_types='["ContactCreate"]',
+            predicates="[]",
+            target_kind="action",
+            action="contacts.get",
+            action_input="{}",
+            scopes="read write",
+            active=True,
+        )
+    )
+    deliveries = DeliveryRepo(parts.sessions)
+    sink = RoutingSink(subscriptions, deliveries, InProcessQueue(parts.sessions, "actions-test"))
+    processor = EventProcessor(parts.inbox, ConnectionRepo(parts.sessions), sinks=[sink])
+    creates = await _events(parts.inbox, 4, type_="ContactCreate", tenant_id=acme.id)
+    others = await _events(parts.inbox, 2, type_="ContactDelete", tenant_id=acme.id)
+    nobody = await _events(parts.inbox, 1, type_="ContactCreate")  # of no tenant
+
+    with statements(parts.engine) as seen:
+        results = await processor.run_batch([_job(i) for i in creates + others + nobody])
+
+    assert [r["status"] for r in results] == ["processed"] * 7
+    assert len(_touching(seen, "select", "from subscriptions")) == 1
+    routed = await deliveries.list(subscription.id)
+    assert sorted(d.event_id for d in routed) == sorted(creates)
+    again = await processor.run_batch([_job(i) for i in creates])  # a re-run routes nothing new
+    assert all(r.get("repeat") for r in again)
+    assert len(await deliveries.list(subscription.id)) == 4
