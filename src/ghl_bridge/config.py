@@ -92,9 +92,11 @@ class Settings(BaseSettings):
     reconcile_interval_s: float = 900.0
     reconcile_overlap_s: float = 300.0
     reconcile_settle_s: float = 60.0
-    # How long a handled webhook event (processed, every delivery delivered) is kept; 0 keeps
-    # every event for good (events/retention.py).
+    # Retention (retention.py), in days; 0 keeps that kind for good. A handled webhook event
+    # (processed, every delivery delivered); an audit record (GHL call attempt, connection
+    # change).
     event_retention_days: float = Field(default=30.0, ge=0, le=36_500)
+    audit_retention_days: float = Field(default=90.0, ge=0, le=36_500)
 
     @field_validator("reconcile_interval_s", "reconcile_overlap_s", "reconcile_settle_s")
     @classmethod

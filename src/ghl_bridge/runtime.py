@@ -28,7 +28,6 @@ from ghl_bridge.events.outbound import DeliverySweeper, OutboundDeliverer
 from ghl_bridge.events.processor import EventProcessor
 from ghl_bridge.events.receiver import WebhookReceiver, parse_networks
 from ghl_bridge.events.reconcile import Reconciler
-from ghl_bridge.events.retention import RetentionSweeper
 from ghl_bridge.events.routing import RoutingSink
 from ghl_bridge.events.schedule import parse_schedule
 from ghl_bridge.events.subscriptions import SubscriptionService
@@ -49,6 +48,7 @@ from ghl_bridge.oauth.refresh_lock import RefreshLock, make_refresh_lock
 from ghl_bridge.oauth.refresher import ProactiveRefresher
 from ghl_bridge.oauth.state import StateSigner, derive_secret
 from ghl_bridge.oauth.tokens import ConnectionTokens
+from ghl_bridge.retention import RetentionSweeper, Rule
 from ghl_bridge.store.action_records import ActionRecordRepo
 from ghl_bridge.store.audit import AuditRepo, AuditWriter
 from ghl_bridge.store.connections import ConnectionRepo
@@ -270,9 +270,19 @@ class Runtime:
         self._tasks.append(asyncio.create_task(refresher.run(), name="token-refresher"))
         if self.settings.reconcile_interval_s > 0:
             self._tasks.append(asyncio.create_task(self.reconciler().run(), name="reconciler"))
-        if self.settings.event_retention_days > 0:
-            retention = RetentionSweeper(self.inbox, self.settings.event_retention_days)
-            self._tasks.append(asyncio.create_task(retention.run(), name="event-retention"))
+        retention = RetentionSweeper(self.retention_rules())
+        self._tasks.append(asyncio.create_task(retention.run(), name="retention"))
+
+    def retention_rules(self) -> list[Rule]:
+        """What this deployment deletes once old (retention.py); expired idempotency
+        records always, events and audit records unless their retention is 0."""
+        settings = self.settings
+        rules = [Rule("idempotency", IdempotencyRepo(self.sessions).prune_expired)]
+        if (days := settings.event_retention_days) > 0:
+            rules.append(Rule.older_than("events", days, self.inbox.prune_settled))
+        if (days := settings.audit_retention_days) > 0:
+            rules.append(Rule.older_than("audit", days, self.audit_log.prune))
+        return rules
 
     def reconciler(self) -> Reconciler:
         """Reconciliation (events/reconcile.py) over this runtime's client, inbox and queue."""

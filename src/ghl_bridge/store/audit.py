@@ -190,6 +190,12 @@ class AuditRepo(Repository):
             async with self._sessions.begin() as session:
                 await session.execute(insert(AuditRecord), list(rows))
 
+    async def prune(self, before: datetime, *, chunk: int = 1000) -> int:
+        """Delete the records older than ``before`` (retention), oldest first; how many went."""
+        require_aware(before, "before")
+        doomed = select(AuditRecord.id).where(AuditRecord.at < before).order_by(AuditRecord.at)
+        return await self._delete_in_chunks(AuditRecord, doomed, chunk)
+
     async def owners(self, resource_ids: Collection[str]) -> dict[str, str]:
         """The tenant owning each of these locations/companies that has a connection."""
         stmt = select(Connection.resource_id, Connection.tenant_id).where(

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from sqlalchemy import delete, select, update
@@ -19,6 +19,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from ghl_bridge.store._repo import Repository
 from ghl_bridge.store.models import IdempotencyRecord, new_id
+from ghl_bridge.store.types import require_aware
 
 ClaimState = Literal["new", "replay", "in_progress", "mismatch"]
 
@@ -38,6 +39,17 @@ class Claim:
 class IdempotencyRepo(Repository):
     ttl = timedelta(hours=24)
     stale_after = timedelta(minutes=10)
+
+    async def prune_expired(self, now: datetime, *, chunk: int = 1000) -> int:
+        """Delete the records past their expiry (a key reused after it starts afresh anyway:
+        `claim` drops its own expired record first); how many went."""
+        require_aware(now, "now")
+        doomed = (
+            select(IdempotencyRecord.id)
+            .where(IdempotencyRecord.expires_at <= now)
+            .order_by(IdempotencyRecord.expires_at)
+        )
+        return await self._delete_in_chunks(IdempotencyRecord, doomed, chunk)
 
     async def claim(
         self, tenant_id: str, key: str, *, action: str, location_id: str, fingerprint: str

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, delete, or_, select, update
+from sqlalchemy import and_, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -352,8 +352,6 @@ class InboxRepo(Repository):
         writer is never held for long.
         """
         require_aware(received_before, "received_before")
-        if chunk < 1:
-            raise ValueError("chunk must be >= 1")
         unsettled_delivery = (
             select(Delivery.id)
             .where(Delivery.event_id == WebhookEvent.id, Delivery.status != "delivered")
@@ -367,20 +365,8 @@ class InboxRepo(Repository):
                 ~unsettled_delivery,
             )
             .order_by(WebhookEvent.received_at)
-            .limit(chunk)
         )
-        stmt = (
-            delete(WebhookEvent)
-            .where(WebhookEvent.id.in_(doomed))
-            .execution_options(synchronize_session=False)
-        )
-        removed = 0
-        while True:
-            async with self._sessions.begin() as session:
-                went = (await session.execute(stmt)).rowcount or 0  # type: ignore[attr-defined]
-            removed += went
-            if went < chunk:
-                return removed
+        return await self._delete_in_chunks(WebhookEvent, doomed, chunk)
 
 
 def _dead_cursor(event: WebhookEvent) -> str:

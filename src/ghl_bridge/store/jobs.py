@@ -30,7 +30,6 @@ from sqlalchemy import (
     and_,
     bindparam,
     case,
-    delete,
     or_,
     select,
     union_all,
@@ -375,7 +374,7 @@ class JobRepo(Repository):
         the `keep` most recently finished; returns how many went. A chunk per transaction,
         so the one SQLite writer is never held for long. Failed jobs are never touched."""
         if keep < 0 or chunk < 1:
-            raise ValueError("keep must be >= 0 and chunk >= 1")
+            raise ValueError("keep must be >= 0 and chunk >= 1")  # checked before any read
         completed = and_(JobRow.queue == queue, JobRow.status == "completed")
         if keep:  # what finished before the keep-th newest goes too; its ties stay (a
             # worker records a batch's outcomes at one instant)
@@ -396,18 +395,8 @@ class JobRepo(Repository):
             select(JobRow.id)
             .where(completed, JobRow.finished_at < finished_before)
             .order_by(JobRow.finished_at)
-            .limit(chunk)
         )
-        stmt = (
-            delete(JobRow).where(JobRow.id.in_(doomed)).execution_options(synchronize_session=False)
-        )
-        removed = 0
-        while True:
-            async with self._sessions.begin() as session:
-                went = (await session.execute(stmt)).rowcount or 0  # type: ignore[attr-defined]
-            removed += went
-            if went < chunk:
-                return removed
+        return await self._delete_in_chunks(JobRow, doomed, chunk)
 
     async def _transition(self, job_id: str, **values: Any) -> bool:
         """Update an `active` job; False when it is not (finished, reclaimed or unknown)."""

@@ -293,6 +293,7 @@ class AuditRecord(Base):
     __table_args__ = (
         CheckConstraint(_in("kind", AUDIT_KINDS), name="kind"),
         Index("ix_audit_records_tenant_id_at", "tenant_id", "at", "id"),
+        Index("ix_audit_records_at", "at"),  # retention: the oldest records, any tenant
     )
 
     id: Mapped[str] = mapped_column(

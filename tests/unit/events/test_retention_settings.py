@@ -1,4 +1,4 @@
-"""EVENT_RETENTION_DAYS: its default, its bounds, and that 0 runs no retention task."""
+"""EVENT_RETENTION_DAYS and AUDIT_RETENTION_DAYS: their defaults and bounds."""
 
 from __future__ import annotations
 
@@ -8,13 +8,15 @@ import pytest
 from ghl_bridge.config import Settings
 
 
-def test_retention_defaults_to_thirty_days_and_refuses_negative_or_absurd_values(
-    monkeypatch: pytest.MonkeyPatch,
+@pytest.mark.parametrize(("name", "default"), [("event", 30.0), ("audit", 90.0)])
+def test_retention_defaults_and_refuses_negative_or_absurd_values(
+    monkeypatch: pytest.MonkeyPatch, name: str, default: float
 ) -> None:
-    assert Settings().event_retention_days == 30.0
-    monkeypatch.setenv("GHL_BRIDGE_EVENT_RETENTION_DAYS", "0")
-    assert Settings().event_retention_days == 0.0
+    field, env = f"{name}_retention_days", f"GHL_BRIDGE_{name.upper()}_RETENTION_DAYS"
+    assert getattr(Settings(), field) == default
+    monkeypatch.setenv(env, "0")
+    assert getattr(Settings(), field) == 0.0
     for bad in ("-1", "100000", "soon"):
-        monkeypatch.setenv("GHL_BRIDGE_EVENT_RETENTION_DAYS", bad)
-        with pytest.raises(pydantic.ValidationError, match="event_retention_days"):
+        monkeypatch.setenv(env, bad)
+        with pytest.raises(pydantic.ValidationError, match=field):
             Settings()

@@ -1,6 +1,6 @@
-"""Event retention on SQLite and PostgreSQL: what goes (handled events past the retention,
-with their delivered deliveries) and what stays whatever its age (work ahead, dead letters,
-deliveries not delivered)."""
+"""Retention on SQLite and PostgreSQL: what goes (handled events past the retention with their
+delivered deliveries, old audit records, expired idempotency records) and what stays whatever
+its age (work ahead, dead letters, deliveries not delivered)."""
 
 from __future__ import annotations
 
@@ -15,10 +15,12 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from tests.integration.store.conftest import FakeClock
 
 from ghl_bridge.config import Settings
-from ghl_bridge.events.retention import RetentionSweeper, events_pruned
+from ghl_bridge.retention import RetentionSweeper, Rule, rows_pruned
 from ghl_bridge.runtime import Runtime
 from ghl_bridge.store import InboxRepo, TenantRepo
+from ghl_bridge.store.audit import AuditFilter, AuditRepo
 from ghl_bridge.store.deliveries import DeliveryRepo
+from ghl_bridge.store.idempotency import IdempotencyRepo
 from ghl_bridge.store.models import Delivery, Subscription, new_id
 from ghl_bridge.store.subscriptions import SubscriptionRepo
 from ghl_bridge.vault import KeyRing
@@ -124,41 +126,90 @@ async def test_the_sweeper_prunes_by_its_clock_and_counts(
     world = _World(sessions, clock)
     await world.setup()
     event_id = await world.event("e", clock.now)
-    sweeper = RetentionSweeper(world.inbox, days=7, clock=clock)
-    before = events_pruned()._value.get()
-    assert await sweeper.prune() == 0
+    sweeper = RetentionSweeper(
+        [Rule.older_than("events", 7, world.inbox.prune_settled)], clock=clock
+    )
+    before = rows_pruned().labels("events")._value.get()
+    assert await sweeper.prune() == {"events": 0}
     clock.advance(7 * 86_400 + 1)
-    assert await sweeper.prune() == 1
+    assert await sweeper.prune() == {"events": 1}
     assert await world.inbox.get(event_id) is None
-    assert events_pruned()._value.get() == before + 1
+    assert rows_pruned().labels("events")._value.get() == before + 1
 
 
-async def test_bad_retention_arguments_are_refused(
+async def test_one_failing_kind_does_not_stop_the_others(
     sessions: async_sessionmaker[AsyncSession], clock: FakeClock
 ) -> None:
-    inbox = InboxRepo(sessions, clock=clock)
-    with pytest.raises(ValueError, match="chunk"):
-        await inbox.prune_settled(clock.now, chunk=0)
-    with pytest.raises(ValueError, match="aware"):
-        await inbox.prune_settled(clock.now.replace(tzinfo=None))
-    for days, interval in ((0, 60), (-1, 60), (1, 0)):
-        with pytest.raises(ValueError, match="positive"):
-            RetentionSweeper(inbox, days=days, interval_s=interval)
+    async def broken(_: datetime) -> int:
+        raise ConnectionError("database gone")
+
+    world = _World(sessions, clock)
+    await world.setup()
+    await world.event("e", clock.now - timedelta(days=2))
+    sweeper = RetentionSweeper(
+        [Rule("broken", broken), Rule.older_than("events", 1, world.inbox.prune_settled)],
+        clock=clock,
+    )
+    assert await sweeper.prune() == {"events": 1}
 
 
-@pytest.mark.parametrize(("days", "expected"), [(30.0, True), (0.0, False)])
-async def test_the_runtime_runs_retention_unless_it_is_off(
-    database_url: str, tmp_path: Path, days: float, expected: bool
+async def test_audit_records_past_their_retention_go(
+    sessions: async_sessionmaker[AsyncSession], clock: FakeClock
+) -> None:
+    audit = AuditRepo(sessions, clock=clock)
+    rows = [
+        {
+            "id": new_id("aud_"),
+            "at": clock.now - timedelta(days=age),
+            "tenant_id": None,
+            "actor": "test",
+            "kind": "ghl_call",
+            "resource_id": "loc1",
+            "operation": "contacts.get",
+            "status": "200",
+        }
+        for age in (100, 95, 91, 89, 1)
+    ]
+    await audit.insert_many(rows)
+    assert await audit.prune(clock.now - timedelta(days=90), chunk=2) == 3
+    page = await audit.page(AuditFilter(tenant_id=None), limit=10)
+    assert [r.id for r in page.records] == [rows[4]["id"], rows[3]["id"]]
+
+
+async def test_expired_idempotency_records_go_and_live_ones_stay(
+    sessions: async_sessionmaker[AsyncSession], clock: FakeClock
+) -> None:
+    tenant, _ = await TenantRepo(sessions).create("acme")
+    keys = IdempotencyRepo(sessions, clock=clock)
+    for key in ("old-1", "old-2"):
+        await keys.claim(tenant.id, key, action="a", location_id="l", fingerprint="f")
+    clock.advance(25 * 3600)
+    await keys.claim(tenant.id, "fresh", action="a", location_id="l", fingerprint="f")
+    assert await keys.prune_expired(clock.now, chunk=1) == 2
+    again = await keys.claim(tenant.id, "fresh", action="a", location_id="l", fingerprint="f")
+    assert again.state == "in_progress"  # still held: not pruned
+    assert (
+        await keys.claim(tenant.id, "old-1", action="a", location_id="l", fingerprint="f")
+    ).state == "new"
+
+
+@pytest.mark.parametrize(
+    ("events", "audit", "kinds"),
+    [(30.0, 90.0, ["idempotency", "events", "audit"]), (0.0, 0.0, ["idempotency"])],
+)
+async def test_the_runtime_runs_the_retention_it_is_configured_for(
+    database_url: str, tmp_path: Path, events: float, audit: float, kinds: list[str]
 ) -> None:
     settings = Settings(
         database_url=database_url,
         encryption_keys=SecretStr(KeyRing.generate("k1")),
-        event_retention_days=days,
+        event_retention_days=events,
+        audit_retention_days=audit,
         reconcile_interval_s=0,
     )
     runtime = await Runtime.start(settings, with_worker=True, data_dir=tmp_path)
     try:
-        names = {task.get_name() for task in runtime._tasks}
-        assert ("event-retention" in names) is expected
+        assert "retention" in {task.get_name() for task in runtime._tasks}
+        assert [rule.kind for rule in runtime.retention_rules()] == kinds
     finally:
         await runtime.close()
