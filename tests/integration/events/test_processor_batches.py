@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from tests.integration.jobs.harness import wait_for_state
+from tests.support.records import action_subscription
 from tests.support.statements import statements
 
 from ghl_bridge.events.processor import EventProcessor
@@ -25,7 +26,7 @@ from ghl_bridge.store.db import make_engine, make_sessionmaker
 from ghl_bridge.store.deliveries import DeliveryRepo
 from ghl_bridge.store.inbox import InboxRepo
 from ghl_bridge.store.migrate import upgrade
-from ghl_bridge.store.models import Subscription, WebhookEvent, new_id
+from ghl_bridge.store.models import WebhookEvent, new_id
 from ghl_bridge.store.subscriptions import SubscriptionRepo
 from ghl_bridge.store.tenants import TenantRepo
 
@@ -217,18 +218,7 @@ async def test_events_of_a_batch_share_one_subscription_look_up(parts: Parts) ->
     beta, _ = await tenants.create("beta")
     subscriptions = SubscriptionRepo(parts.sessions)
     subscription = await subscriptions.create(
-        Subscription(
-            id=new_id("sub_"),
-            tenant_id=acme.id,
-            name="ticks",
-            event_types='["Tick"]',
-            predicates="[]",
-            target_kind="action",
-            action="contacts.get",
-            action_input="{}",
-            scopes="read write",
-            active=True,
-        )
+        action_subscription(acme.id, "ticks", event_types='["Tick"]')
     )
     deliveries = DeliveryRepo(parts.sessions)
     actions = InProcessQueue(parts.sessions, "actions-test")
@@ -419,18 +409,7 @@ async def test_the_routing_sink_routes_a_batch_with_one_look_up(parts: Parts) ->
     acme, _ = await tenants.create("acme")
     subscriptions = SubscriptionRepo(parts.sessions)
     subscription = await subscriptions.create(
-        Subscription(
-            id=new_id("sub_"),
-            tenant_id=acme.id,
-            name="creates",
-            event_types='["ContactCreate"]',
-            predicates="[]",
-            target_kind="action",
-            action="contacts.get",
-            action_input="{}",
-            scopes="read write",
-            active=True,
-        )
+        action_subscription(acme.id, "creates", event_types='["ContactCreate"]')
     )
     deliveries = DeliveryRepo(parts.sessions)
     sink = RoutingSink(subscriptions, deliveries, InProcessQueue(parts.sessions, "actions-test"))

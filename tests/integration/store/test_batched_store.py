@@ -12,10 +12,11 @@ import pytest
 from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from tests.support.records import action_subscription
 
 from ghl_bridge.store import InboxRepo, NotFound, TenantRepo
 from ghl_bridge.store.jobs import JobRecord, JobRepo
-from ghl_bridge.store.models import JobRow, Subscription, new_id
+from ghl_bridge.store.models import JobRow
 from ghl_bridge.store.subscriptions import SubscriptionRepo
 
 if TYPE_CHECKING:
@@ -89,21 +90,6 @@ async def test_mark_processed_is_idempotent_and_refuses_an_unknown_event(
         await inbox.mark_processed("evt_missing")
 
 
-def _subscription(tenant_id: str, name: str, *, active: bool = True) -> Subscription:
-    return Subscription(
-        id=new_id("sub_"),
-        tenant_id=tenant_id,
-        name=name,
-        event_types='["*"]',
-        predicates="[]",
-        target_kind="action",
-        action="contacts.get",
-        action_input="{}",
-        scopes="read write",
-        active=active,
-    )
-
-
 async def test_active_for_lists_each_asked_tenants_active_subscriptions_oldest_first(
     sessions: async_sessionmaker[AsyncSession], clock: FakeClock
 ) -> None:
@@ -116,14 +102,14 @@ async def test_active_for_lists_each_asked_tenants_active_subscriptions_oldest_f
     start = clock.now
     # Created out of created_at order, so the order can only come from created_at.
     clock.now = start + timedelta(minutes=3)
-    newest = await repo.create(_subscription(acme.id, "newest"))
+    newest = await repo.create(action_subscription(acme.id, "newest"))
     clock.now = start + timedelta(minutes=1)
-    oldest = await repo.create(_subscription(acme.id, "oldest"))
+    oldest = await repo.create(action_subscription(acme.id, "oldest"))
     clock.now = start + timedelta(minutes=2)
-    await repo.create(_subscription(acme.id, "paused", active=False))
-    beta_sub = await repo.create(_subscription(beta.id, "beta"))
-    await repo.create(_subscription(other.id, "not asked for"))
-    await repo.create(_subscription(empty.id, "paused", active=False))
+    await repo.create(action_subscription(acme.id, "paused", active=False))
+    beta_sub = await repo.create(action_subscription(beta.id, "beta"))
+    await repo.create(action_subscription(other.id, "not asked for"))
+    await repo.create(action_subscription(empty.id, "paused", active=False))
 
     found = await repo.active_for([acme.id, beta.id, empty.id, "ten_unknown"])
 

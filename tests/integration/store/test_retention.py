@@ -13,6 +13,7 @@ from pydantic import SecretStr
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from tests.integration.store.conftest import FakeClock
+from tests.support.records import action_subscription
 
 from ghl_bridge.config import Settings
 from ghl_bridge.retention import RetentionSweeper, Rule, rows_pruned
@@ -21,7 +22,7 @@ from ghl_bridge.store import InboxRepo, TenantRepo
 from ghl_bridge.store.audit import AuditFilter, AuditRepo
 from ghl_bridge.store.deliveries import DeliveryRepo
 from ghl_bridge.store.idempotency import IdempotencyRepo
-from ghl_bridge.store.models import Delivery, Subscription, new_id
+from ghl_bridge.store.models import Delivery, new_id
 from ghl_bridge.store.subscriptions import SubscriptionRepo
 from ghl_bridge.vault import KeyRing
 
@@ -38,18 +39,7 @@ class _World:
     async def setup(self) -> None:
         tenant, _ = await TenantRepo(self.sessions).create("acme")
         sub = await SubscriptionRepo(self.sessions, clock=self.clock).create(
-            Subscription(
-                id=new_id("sub_"),
-                tenant_id=tenant.id,
-                name="all",
-                event_types='["*"]',
-                predicates="[]",
-                target_kind="action",
-                action="contacts.get",
-                action_input="{}",
-                scopes="read write",
-                active=True,
-            )
+            action_subscription(tenant.id, "all")
         )
         self.tenant, self.subscription = tenant.id, sub.id
 

@@ -10,10 +10,10 @@ from typing import TYPE_CHECKING
 
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from tests.support.records import action_subscription
 
 from ghl_bridge.store import InboxRepo, TenantRepo
 from ghl_bridge.store.deliveries import LOG_CAP, DeliveryRepo, NotReplayable
-from ghl_bridge.store.models import Subscription, new_id
 from ghl_bridge.store.subscriptions import SubscriptionRepo
 
 if TYPE_CHECKING:
@@ -27,18 +27,7 @@ async def _world(
     tenant, _ = await tenants.create("acme")
     other, _ = await tenants.create("other")
     sub = await SubscriptionRepo(sessions, clock=clock).create(
-        Subscription(
-            id=new_id("sub_"),
-            tenant_id=tenant.id,
-            name="all",
-            event_types='["*"]',
-            predicates="[]",
-            target_kind="action",
-            action="contacts.get",
-            action_input="{}",
-            scopes="read write",
-            active=True,
-        )
+        action_subscription(tenant.id, "all")
     )
     event_id, _ = await InboxRepo(sessions).record(
         "wh-1",
