@@ -23,7 +23,7 @@ from ghl_bridge.actions.support import ActionSupport
 from ghl_bridge.actions.triggers import TriggerRunner
 from ghl_bridge.client import ClientOptions, GHLClient
 from ghl_bridge.config import ConfigError, Settings
-from ghl_bridge.events.loop_guard import LoopGuard
+from ghl_bridge.events.loop_guard import Guard, LoopGuard, RedisLoopGuard
 from ghl_bridge.events.outbound import DeliverySweeper, OutboundDeliverer
 from ghl_bridge.events.processor import EventProcessor
 from ghl_bridge.events.receiver import WebhookReceiver, parse_networks
@@ -109,6 +109,7 @@ class Runtime:
     outbound: OutboundDeliverer = field(init=False)  # needs `actions`: set in `start`
     workers: list[WorkerRunner] = field(default_factory=list)
     read_engine: AsyncEngine | None = None  # SQLite's reader connection (store.db)
+    loop_guard: Guard | None = None  # the routing sink's, closed with the runtime
     _tasks: list[asyncio.Task[Any]] = field(default_factory=list)
 
     @classmethod
@@ -174,9 +175,7 @@ class Runtime:
             actions_queue,
             allow_private=settings.outbound_allow_private,
         )
-        guard = LoopGuard(
-            limit=settings.subscription_loop_limit, window_s=settings.subscription_loop_window_s
-        )
+        guard = _loop_guard(settings)
         routing = RoutingSink(
             SubscriptionRepo(reads), subscriptions.deliveries, actions_queue, guard=guard
         )
@@ -219,6 +218,7 @@ class Runtime:
                 loads=InboxRepo(reads),
             ),
             read_engine=read_engine,
+            loop_guard=guard,
             refresh_lock=refresh_lock,
             audit=audit,
             audit_log=audit_log,
@@ -324,11 +324,27 @@ class Runtime:
         await self.ghl.aclose()
         await self.outbound.aclose()
         await self.refresh_lock.aclose()
+        if self.loop_guard is not None:
+            await self.loop_guard.aclose()
         await self.audit.aclose()  # after the client: its last calls are audited too
         self.receiver.signatures.close()
         if self.read_engine is not None:
             await self.read_engine.dispose()
         await self.engine.dispose()
+
+
+def _loop_guard(settings: Settings) -> Guard:
+    """Trigger-loop counts in Redis when there is one (every worker process counts into the
+    same window), else in this process (events/loop_guard.py)."""
+    limit, window_s = settings.subscription_loop_limit, settings.subscription_loop_window_s
+    if settings.redis_url:
+        return RedisLoopGuard.from_url(
+            settings.redis_url,
+            prefix=f"{settings.queue_prefix}:ghl-bridge",
+            limit=limit,
+            window_s=window_s,
+        )
+    return LoopGuard(limit=limit, window_s=window_s)
 
 
 def _oauth_app(settings: Settings) -> OAuthApp | None:

@@ -27,11 +27,16 @@ SETTINGS = {
 }
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(params=["sqlite", "postgresql", "postgresql+redis"])
 async def stack(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Stack]:
+    """Embedded (counts in the worker's memory) and with Redis (BullMQ queues; the counts
+    in Redis, shared by every worker process)."""
     url = request.getfixturevalue("sqlite_url" if request.param == "sqlite" else "pg_url")
+    redis = request.getfixturevalue("redis_url") if request.param.endswith("redis") else None
     keys = (signer().ed_pem, signer().rsa_pem)
-    async with running_stack(url, tmp_path, extra_webhook_keys=keys, overrides=SETTINGS) as s:
+    async with running_stack(
+        url, tmp_path, redis_url=redis, extra_webhook_keys=keys, overrides=SETTINGS
+    ) as s:
         yield s
 
 

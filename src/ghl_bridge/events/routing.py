@@ -20,7 +20,7 @@ import structlog
 
 from ghl_bridge.batching import Batcher
 from ghl_bridge.errors import InvalidInput
-from ghl_bridge.events.loop_guard import LoopGuard, subject_of
+from ghl_bridge.events.loop_guard import Guard, LoopGuard, subject_of
 from ghl_bridge.events.schedule import enqueue_delivery
 from ghl_bridge.events.triggers import catalogue, matching_types
 from ghl_bridge.jobs.port import Queue
@@ -243,7 +243,7 @@ class RoutingSink:
         deliveries: DeliveryRepo,
         queue: Queue,
         *,
-        guard: LoopGuard | None = None,
+        guard: Guard | None = None,
     ) -> None:
         self._subscriptions = subscriptions
         self._deliveries = deliveries
@@ -263,7 +263,10 @@ class RoutingSink:
         generation, so a second run queues only what the first recorded but never queued."""
         if event.tenant_id is None:
             return  # an event of no tenant of ours (an unknown location) goes nowhere
-        chosen = self._choose(event, body, await self._active.submit(event.tenant_id))
+        matching = self._matching(event, body, await self._active.submit(event.tenant_id))
+        if not matching:
+            return
+        [chosen] = await self._guarded([(event, body, matching)])
         if chosen:
             await self._deliver(event.tenant_id, event, chosen)
 
@@ -271,49 +274,58 @@ class RoutingSink:
         self, events: Sequence[tuple[WebhookEvent, dict[str, Any]]]
     ) -> list[Exception | None]:
         """`__call__` for a batch (`processor.BatchSink`): one look-up of the tenants'
-        subscriptions, the rules matched in place, and only the events that matched one go
-        on to record deliveries (concurrently). Per event, None or the error its routing
-        raised; one event's failure is its own."""
+        subscriptions, the rules matched in place, one ask of the loop guard, and only the
+        events that matched one go on to record deliveries (concurrently). Per event, None or
+        the error its routing raised; one event's failure is its own."""
         tenants = sorted({event.tenant_id for event, _ in events if event.tenant_id is not None})
         active = await self._subscriptions.active_for(tenants) if tenants else {}
         outcomes: list[Exception | None] = [None] * len(events)
-        matched: list[tuple[int, str, WebhookEvent, list[str]]] = []
+        matched: list[tuple[int, str, WebhookEvent, dict[str, Any], list[str]]] = []
         for index, (event, body) in enumerate(events):
             tenant = event.tenant_id
             if tenant is None:
                 continue
             try:
-                chosen = self._choose(event, body, active.get(tenant, ()))
+                matching = self._matching(event, body, active.get(tenant, ()))
             except Exception as exc:
                 outcomes[index] = exc
                 continue
-            if chosen:
-                matched.append((index, tenant, event, chosen))
-        if matched:
-            delivered = await asyncio.gather(
-                *(self._deliver(tenant, event, chosen) for _, tenant, event, chosen in matched),
-                return_exceptions=True,
-            )
-            for (index, *_), result in zip(matched, delivered, strict=True):
-                if isinstance(result, Exception):
-                    outcomes[index] = result
-                elif isinstance(result, BaseException):
-                    raise result  # cancelled: not an event's failure
+            if matching:
+                matched.append((index, tenant, event, body, matching))
+        if not matched:
+            return outcomes
+        chosen = await self._guarded([(event, body, subs) for _, _, event, body, subs in matched])
+        going = [(m, subs) for m, subs in zip(matched, chosen, strict=True) if subs]
+        delivered = await asyncio.gather(
+            *(self._deliver(tenant, event, subs) for (_, tenant, event, _, _), subs in going),
+            return_exceptions=True,
+        )
+        for ((index, *_), _), result in zip(going, delivered, strict=True):
+            if isinstance(result, Exception):
+                outcomes[index] = result
+            elif isinstance(result, BaseException):
+                raise result  # cancelled: not an event's failure
         return outcomes
 
-    def _choose(
+    def _matching(
         self, event: WebhookEvent, body: dict[str, Any], active: Sequence[Subscription]
     ) -> list[str]:
-        """The ids of the tenant's active subscriptions this event goes to (the loop guard
-        counts each firing)."""
+        """The ids of the tenant's active subscriptions whose rule this event matches."""
         location = event.location_id or _str(body.get("locationId"))
-        subject = subject_of(body)
-        return [
-            row.id
-            for row in active
-            if Rule.of(row).matches(event.event_type, location, body)
-            and self._guard.allow(row.id, subject, event.id)
+        return [row.id for row in active if Rule.of(row).matches(event.event_type, location, body)]
+
+    async def _guarded(
+        self, items: Sequence[tuple[WebhookEvent, dict[str, Any], list[str]]]
+    ) -> list[list[str]]:
+        """Per event, its matching subscriptions the loop guard lets through (one ask for
+        all: one Redis round trip when the counts are shared)."""
+        asks = [
+            (subscription, subject_of(body), event.id)
+            for event, body, matching in items
+            for subscription in matching
         ]
+        allowed = iter(await self._guard.allow_many(asks))
+        return [[s for s in matching if next(allowed)] for _, _, matching in items]
 
     async def _deliver(self, tenant_id: str, event: WebhookEvent, chosen: list[str]) -> None:
         waiting = await self._deliveries.route(
