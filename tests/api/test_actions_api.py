@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import pytest
 from tests.support.stack import Stack
 
@@ -166,6 +168,59 @@ async def test_metrics_count_ghl_calls_per_location(stack: Stack) -> None:
     assert float(line.rsplit(" ", 1)[1]) >= 1
     assert "ghl_budget_remaining" in text
     assert key not in text
+
+
+def _sample(text: str, name: str) -> float:
+    return float(next(ln for ln in text.splitlines() if ln.startswith(name + " ")).split()[-1])
+
+
+async def test_metrics_show_the_backlog_read_from_the_database(stack: Stack) -> None:
+    await stack.connected_tenant("acme")  # its INSTALL event is processed: no backlog
+    text = (await stack.http.get(stack.api_url + "/metrics")).text
+    assert _sample(text, 'ghl_webhook_events{status="pending"}') == 0
+    assert _sample(text, "ghl_webhook_oldest_waiting_seconds") == 0
+
+    inbox = stack.runtime.inbox
+    received = datetime.now(UTC) - timedelta(minutes=5)
+    stuck, _ = await inbox.record(  # stored but never queued: it waits
+        "wh-stuck",
+        event_type="ContactCreate",
+        location_id=stack.location_id,
+        company_id=None,
+        tenant_id=None,
+        payload="{}",
+        signature_scheme="ed25519",
+        received_at=received,
+    )
+    dead, _ = await inbox.record(
+        "wh-dead",
+        event_type="ContactCreate",
+        location_id=stack.location_id,
+        company_id=None,
+        tenant_id=None,
+        payload="{}",
+        signature_scheme="ed25519",
+        received_at=received,
+    )
+    await inbox.mark_dead(dead, "gave up")
+    text = (await stack.http.get(stack.api_url + "/metrics")).text
+    assert _sample(text, 'ghl_webhook_events{status="pending"}') == 1
+    assert _sample(text, 'ghl_webhook_events{status="dead"}') == 1
+    assert 290 < _sample(text, "ghl_webhook_oldest_waiting_seconds") < 900
+    assert _sample(text, 'ghl_outbound_deliveries{status="dead"}') == 0
+    assert stuck
+
+
+async def test_metrics_answer_without_the_backlog_when_the_database_fails(
+    stack: Stack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def unavailable() -> None:
+        raise ConnectionError("database gone")
+
+    monkeypatch.setattr(stack.runtime.inbox, "backlog", unavailable)
+    resp = await stack.http.get(stack.api_url + "/metrics")
+    assert resp.status_code == 200  # the process's own metrics are still served
+    assert "# TYPE ghl_webhooks_received_total counter" in resp.text
 
 
 async def test_metrics_need_the_admin_token_when_configured(stack: Stack) -> None:

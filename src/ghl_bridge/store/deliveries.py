@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -177,6 +177,18 @@ class DeliveryRepo(Repository):
             row.next_attempt_at = now
             row.updated_at = now
         return row
+
+    async def backlog(self) -> dict[str, int]:
+        """How many deliveries still wait for their target (pending) or were given up on
+        (dead), for the metrics: one indexed aggregate."""
+        stmt = (
+            select(Delivery.status, func.count())
+            .where(Delivery.status.in_(("pending", "dead")))
+            .group_by(Delivery.status)
+        )
+        async with self._sessions() as session:
+            found = {status: int(count) for status, count in (await session.execute(stmt)).all()}
+        return {status: found.get(status, 0) for status in ("pending", "dead")}
 
     async def overdue(self, older_than: datetime, limit: int = 500) -> Sequence[Delivery]:
         """Pending deliveries whose next attempt was due before ``older_than``: their job was

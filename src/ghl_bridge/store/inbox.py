@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -341,6 +341,24 @@ class InboxRepo(Repository):
         )
         async with self._sessions() as session:
             return (await session.scalars(stmt)).all()
+
+    async def backlog(self) -> tuple[dict[str, int], datetime | None]:
+        """How many events wait (pending, failed) or are dead letters, by status, and when the
+        oldest that still waits was received: one indexed aggregate, for the metrics."""
+        stmt = (
+            select(WebhookEvent.status, func.count(), func.min(WebhookEvent.received_at))
+            .where(WebhookEvent.status.in_((*UNSETTLED, "dead")))
+            .group_by(WebhookEvent.status)
+        )
+        async with self._sessions() as session:
+            rows = (await session.execute(stmt)).all()
+        counts = {status: 0 for status in (*UNSETTLED, "dead")}
+        oldest: datetime | None = None
+        for status, count, first in rows:
+            counts[status] = int(count)
+            if status in UNSETTLED and first is not None:  # aware: min() keeps the column type
+                oldest = first if oldest is None else min(oldest, first)
+        return counts, oldest
 
     async def prune_settled(self, received_before: datetime, *, chunk: int = 1000) -> int:
         """Delete processed events received before ``received_before`` whose deliveries all
