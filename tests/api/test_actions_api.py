@@ -182,33 +182,28 @@ async def test_metrics_show_the_backlog_read_from_the_database(stack: Stack) -> 
 
     inbox = stack.runtime.inbox
     received = datetime.now(UTC) - timedelta(minutes=5)
-    stuck, _ = await inbox.record(  # stored but never queued: it waits
-        "wh-stuck",
-        event_type="ContactCreate",
-        location_id=stack.location_id,
-        company_id=None,
-        tenant_id=None,
-        payload="{}",
-        signature_scheme="ed25519",
-        received_at=received,
-    )
-    dead, _ = await inbox.record(
-        "wh-dead",
-        event_type="ContactCreate",
-        location_id=stack.location_id,
-        company_id=None,
-        tenant_id=None,
-        payload="{}",
-        signature_scheme="ed25519",
-        received_at=received,
-    )
+    # Stored but never queued: both wait, until one is dead-lettered.
+    _stuck, dead = [
+        (
+            await inbox.record(
+                webhook_id,
+                event_type="ContactCreate",
+                location_id=stack.location_id,
+                company_id=None,
+                tenant_id=None,
+                payload="{}",
+                signature_scheme="ed25519",
+                received_at=received,
+            )
+        )[0]
+        for webhook_id in ("wh-stuck", "wh-dead")
+    ]
     await inbox.mark_dead(dead, "gave up")
     text = (await stack.http.get(stack.api_url + "/metrics")).text
     assert _sample(text, 'ghl_webhook_events{status="pending"}') == 1
     assert _sample(text, 'ghl_webhook_events{status="dead"}') == 1
     assert 290 < _sample(text, "ghl_webhook_oldest_waiting_seconds") < 900
     assert _sample(text, 'ghl_outbound_deliveries{status="dead"}') == 0
-    assert stuck
 
 
 async def test_metrics_answer_without_the_backlog_when_the_database_fails(

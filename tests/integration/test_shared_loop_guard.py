@@ -5,32 +5,21 @@ back to its own counts instead of routing unguarded."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 
 import pytest
 from prometheus_client import CollectorRegistry
 from redis.asyncio import Redis
+from tests.integration.conftest import SecondsClock
 
 from ghl_bridge.events.loop_guard import RedisLoopGuard, loops_held
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1_000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-@pytest.fixture
-async def redis(redis_url: str) -> AsyncIterator[Redis]:
-    client = Redis.from_url(redis_url, decode_responses=True)
-    yield client
-    await client.aclose()
-
-
 def _guards(
-    redis: Redis, prefix: str, clock: Clock, registry: CollectorRegistry, window_s: float = 60
+    redis: Redis,
+    prefix: str,
+    clock: SecondsClock,
+    registry: CollectorRegistry,
+    window_s: float = 60,
 ) -> tuple[RedisLoopGuard, RedisLoopGuard]:
     """Two workers' guards on one Redis."""
     return tuple(  # type: ignore[return-value]
@@ -42,7 +31,7 @@ def _guards(
 
 
 async def test_two_workers_share_one_count(redis: Redis, redis_prefix: str) -> None:
-    clock, registry = Clock(), CollectorRegistry()
+    clock, registry = SecondsClock(), CollectorRegistry()
     a, b = _guards(redis, redis_prefix, clock, registry)
     decisions = []
     for n in range(5):  # the loop's events land on either worker
@@ -61,7 +50,7 @@ async def test_two_workers_share_one_count(redis: Redis, redis_prefix: str) -> N
 async def test_a_rerun_is_not_counted_and_a_hold_lasts_a_window(
     redis: Redis, redis_prefix: str
 ) -> None:
-    clock, registry = Clock(), CollectorRegistry()
+    clock, registry = SecondsClock(), CollectorRegistry()
     a, b = _guards(redis, redis_prefix, clock, registry, window_s=0.3)
     for n in range(3):
         assert await a.allow_many([("sub1", "c", f"evt{n}")]) == [True]

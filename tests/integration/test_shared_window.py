@@ -3,31 +3,15 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 
-import pytest
 from redis.asyncio import Redis
+from tests.integration.conftest import SecondsClock
 
 from ghl_bridge.client.resilience.window import RedisWindow
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1_000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-@pytest.fixture
-async def redis(redis_url: str) -> AsyncIterator[Redis]:
-    client = Redis.from_url(redis_url, decode_responses=True)
-    yield client
-    await client.aclose()
-
-
 async def test_settle_moves_the_slot_to_the_answer(redis: Redis, redis_prefix: str) -> None:
-    clock = Clock()
+    clock = SecondsClock()
     a, b = RedisWindow(redis, redis_prefix, clock), RedisWindow(redis, redis_prefix, clock)
     slow, _ = await a.take("loc", 2, 10)
     fast, _ = await b.take("loc", 2, 10)
