@@ -207,14 +207,12 @@ class EventProcessor:
 
     async def _mark_routed(self, ok: list[tuple[int, WebhookEvent]], report: JobDone) -> None:
         try:
-            marked = await self._inbox.mark_processed_many([event.id for _, event in ok])
+            missing = await self._mark([event.id for _, event in ok])
         except Exception as exc:
-            for index, _ in ok:
-                report(index, exc)
-            return
-        for index, event in ok:
-            if event.id not in marked:
-                report(index, NotFound("webhook event", event.id))
+            missing = [exc] * len(ok)
+        for (index, event), error in zip(ok, missing, strict=True):
+            if error is not None:
+                report(index, error)
                 continue
             log.debug("webhook.processed", event_id=event.id, type=event.event_type, routed=False)
             report(index, {"eventId": event.id, "status": "processed", "type": event.event_type})

@@ -406,8 +406,7 @@ class InProcessWorker:
             recorded = await self._record(record.id, self._change(record, outcome))
         finally:
             self._held.discard(record.id)
-        if not recorded:
-            _log.warning("job outcome not recorded: job no longer active", job_id=record.id)
+        self._log_unrecorded(record.id, recorded)
 
     async def _record(self, job_id: str, change: JobChange) -> bool:
         """Hand an outcome to the recorder; True once committed, False if the job was no
