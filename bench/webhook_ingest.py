@@ -33,14 +33,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import aiohttp
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
 from bench._harness import BIN, free_port, print_table, server, summary_ms, write_results
+from bench._loadgen import Delivery, closed_loop, open_loop
 from ghl_bridge.vault import KeyRing
 
-Delivery = tuple[bytes, dict[str, str]]
 LOCATION = "benchLocation0000001"
 COMPANY = "benchCompany00000001"
 DEFAULT_PG = "postgresql+asyncpg://postgres@127.0.0.1:5432/ghl_bridge_bench"
@@ -67,57 +66,6 @@ def deliveries(count: int, key: ed25519.Ed25519PrivateKey) -> list[Delivery]:
         }
         out.append((raw, headers))
     return out
-
-
-async def closed_loop(url: str, items: list[Delivery], concurrency: int) -> dict[str, Any]:
-    """Every worker posts as soon as its previous answer came: the server's maximum rate."""
-    latencies: list[float] = []
-    statuses: list[int] = []
-    pending = iter(items)
-
-    async def worker(session: aiohttp.ClientSession) -> None:
-        for raw, headers in pending:
-            started = time.perf_counter()
-            async with session.post(url, data=raw, headers=headers) as resp:
-                await resp.read()
-                statuses.append(resp.status)
-            latencies.append(time.perf_counter() - started)
-
-    connector = aiohttp.TCPConnector(limit=concurrency)
-    async with aiohttp.ClientSession(connector=connector) as session:
-        started = time.perf_counter()
-        await asyncio.gather(*(worker(session) for _ in range(concurrency)))
-        elapsed = time.perf_counter() - started
-    return {"elapsed": elapsed, "latencies": latencies, "statuses": statuses}
-
-
-async def open_loop(url: str, items: list[Delivery], rate: float) -> dict[str, Any]:
-    """Deliveries sent on a fixed schedule whatever the answers: latency at a given load."""
-    latencies: list[float] = []
-    statuses: list[int] = []
-    event_ids: list[str] = []
-
-    async def one(session: aiohttp.ClientSession, raw: bytes, headers: dict[str, str]) -> None:
-        started = time.perf_counter()
-        async with session.post(url, data=raw, headers=headers) as resp:
-            body = await resp.read()
-            statuses.append(resp.status)
-        latencies.append(time.perf_counter() - started)
-        if resp.status == 200:
-            event_ids.append(json.loads(body)["eventId"])
-
-    connector = aiohttp.TCPConnector(limit=512)
-    async with aiohttp.ClientSession(connector=connector) as session:
-        tasks = []
-        start = time.perf_counter()
-        for n, (raw, headers) in enumerate(items):
-            delay = start + n / rate - time.perf_counter()
-            if delay > 0:
-                await asyncio.sleep(delay)
-            tasks.append(asyncio.create_task(one(session, raw, headers)))
-        await asyncio.gather(*tasks)
-        elapsed = time.perf_counter() - start
-    return {"elapsed": elapsed, "latencies": latencies, "statuses": statuses, "ids": event_ids}
 
 
 # --- the database under test: seed, count, read timings ---------------------------------------
@@ -278,6 +226,7 @@ def run_ours(
         half_rate = m["rps"] / 2
         half_items = deliveries(max(200, int(half_rate * (4 if n < 5000 else 10))), key)
         half = asyncio.run(open_loop(hook, half_items, half_rate))
+        half["ids"] = _event_ids(half)
         _drain(url, time.perf_counter())
         m["half_load_rps"] = round(half_rate, 1)
         m.update({f"half_http_{k}": v for k, v in summary_ms(half["latencies"]).items()})
@@ -287,6 +236,7 @@ def run_ours(
         slow_rate = max(10.0, m["end_to_end_events_per_s"] / 2)
         slow_items = deliveries(int(slow_rate * (4 if n < 5000 else 10)), key)
         slow = asyncio.run(open_loop(hook, slow_items, slow_rate))
+        slow["ids"] = _event_ids(slow)
         _drain(url, time.perf_counter())
         m["half_processing_rate_rps"] = round(slow_rate, 1)
         handled = delays_ms(url, slow["ids"])
@@ -299,6 +249,11 @@ def run_ours(
     m["stored_exactly_once"] = float(count(url) == n + len(half_items) + len(slow_items) + 200)
     m["all_processed"] = float(count(url, processed=True) == count(url))
     return {f"{label}_{k}": v for k, v in m.items()}
+
+
+def _event_ids(run: dict[str, Any]) -> list[str]:
+    answers = zip(run["statuses"], run["bodies"], strict=True)
+    return [json.loads(body)["eventId"] for status, body in answers if status == 200]
 
 
 def _ms_summary(values_ms: list[float]) -> dict[str, float]:
