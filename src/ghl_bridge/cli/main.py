@@ -61,11 +61,13 @@ def serve(
 
     settings = load_settings()
     logs.configure(json=settings.env == "prod")
-    from ghl_bridge.cli.servers import quiet_webhook_access_log
+    from ghl_bridge.cli.servers import AccessLog
 
     app = create_app(settings, with_worker=not no_worker, freeze_heap=True)
-    config = uvicorn.Config(app, host=host, port=port, log_level="info")  # configures logging
-    quiet_webhook_access_log()
+    # Access lines come from AccessLog, in the service's format (none per accepted delivery).
+    config = uvicorn.Config(
+        AccessLog(app), host=host, port=port, log_level="info", access_log=False
+    )
     with contextlib.suppress(KeyboardInterrupt):  # as uvicorn.run does
         uvicorn.Server(config).run()
 

@@ -4,40 +4,54 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
 import signal
 import socket
 from collections.abc import Generator, Sequence
 
+import structlog
 import uvicorn
-from starlette.types import ASGIApp
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from ghl_bridge.api.routes.webhooks import webhook_target
 
 
-class WebhookAccessFilter(logging.Filter):
-    """Drops uvicorn's access-log line for each accepted GHL delivery.
+class AccessLog:
+    """One access-log line per HTTP request, in the service's log format, written here instead
+    of by uvicorn (run it with ``access_log=False``).
 
-    At thousands of deliveries a second the line costs as much as routing the request did,
-    and each one is already counted (``ghl_webhooks_received``) and stored; refused
-    deliveries and every other request are still logged.
+    Why not uvicorn's: it builds a log record for every request before any filter can drop it,
+    and at thousands of GHL deliveries a second that record cost ~8 % of the receiver's CPU
+    (docs/benchmarks.md); and its line carries the query string, which on the OAuth callback
+    is the authorization code. Here an accepted delivery (a POST to a webhook path answered
+    200, already counted by ``ghl_webhooks_received`` and stored) writes no line, every other
+    request one, with the path and without the query.
     """
 
-    def filter(self, record: logging.LogRecord) -> bool:
-        args = record.args
-        if not isinstance(args, tuple) or len(args) != 5:
-            return True
-        _client, method, path, _version, status = args
-        if method != "POST" or status != 200 or not isinstance(path, str):
-            return True
-        from ghl_bridge.api.routes.webhooks import webhook_target
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+        self._log = structlog.get_logger("ghl_bridge.access")
 
-        return not webhook_target(path.partition("?")[0])[0]
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        delivery = scope["method"] == "POST" and webhook_target(scope["path"])[0]
 
+        async def send_logged(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                if not (delivery and status == 200):
+                    client = scope.get("client")
+                    self._log.info(
+                        "http_request",
+                        method=scope["method"],
+                        path=scope["path"],
+                        status=status,
+                        client=f"{client[0]}:{client[1]}" if client else None,
+                    )
+            await send(message)
 
-def quiet_webhook_access_log() -> None:
-    """Install `WebhookAccessFilter` on uvicorn's access logger (after uvicorn configured it)."""
-    logger = logging.getLogger("uvicorn.access")
-    if not any(isinstance(f, WebhookAccessFilter) for f in logger.filters):
-        logger.addFilter(WebhookAccessFilter())
+        await self.app(scope, receive, send_logged)
 
 
 class QuietServer(uvicorn.Server):

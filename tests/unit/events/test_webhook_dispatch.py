@@ -3,12 +3,13 @@ it keeps."""
 
 from __future__ import annotations
 
-import logging
-
+import httpx
 import pytest
+from starlette.types import Receive, Scope, Send
+from structlog.testing import capture_logs
 
 from ghl_bridge.api.routes.webhooks import webhook_target
-from ghl_bridge.cli.servers import WebhookAccessFilter
+from ghl_bridge.cli.servers import AccessLog
 
 
 @pytest.mark.parametrize(
@@ -28,24 +29,40 @@ def test_webhook_target_matches_the_route_table(
     assert webhook_target(path) == expected
 
 
-def _access(method: str, path: str, status: int) -> logging.LogRecord:
-    args = ("127.0.0.1:5000", method, path, "1.1", status)
-    return logging.LogRecord(
-        "uvicorn.access", logging.INFO, "", 0, '%s - "%s %s HTTP/%s" %d', args, None
-    )
+async def _served(method: str, url: str, status: int) -> list[dict[str, object]]:
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        await send({"type": "http.response.start", "status": status, "headers": []})
+        await send({"type": "http.response.body", "body": b"{}"})
+
+    transport = httpx.ASGITransport(app=AccessLog(app))
+    with capture_logs() as logs:
+        async with httpx.AsyncClient(transport=transport, base_url="http://svc") as client:
+            await client.request(method, url)
+    return logs
 
 
 @pytest.mark.parametrize(
-    ("method", "path", "status", "kept"),
+    ("method", "url", "status", "logged"),
     [
         ("POST", "/webhooks/ghl", 200, False),
         ("POST", "/webhooks/ghl/loc1?x=1", 200, False),
         ("POST", "/webhooks/ghl", 401, True),  # refusals stay visible
+        ("POST", "/webhooks/ghl", 429, True),
         ("GET", "/webhooks/ghl", 405, True),
         ("POST", "/v1/actions/contacts.create", 200, True),
     ],
 )
-def test_access_filter_drops_only_accepted_deliveries(
-    method: str, path: str, status: int, kept: bool
+async def test_access_log_skips_only_accepted_deliveries(
+    method: str, url: str, status: int, logged: bool
 ) -> None:
-    assert WebhookAccessFilter().filter(_access(method, path, status)) is kept
+    logs = await _served(method, url, status)
+    assert [(e["method"], e["path"], e["status"]) for e in logs] == (
+        [(method, url.partition("?")[0], status)] if logged else []
+    )
+
+
+async def test_access_log_leaves_the_query_out() -> None:
+    """The OAuth callback's query is its authorization code: never in a log line."""
+    logs = await _served("GET", "/oauth/callback?code=secret-code&state=s1", 302)
+    assert logs[0]["path"] == "/oauth/callback"
+    assert "secret-code" not in repr(logs)
