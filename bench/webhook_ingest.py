@@ -25,6 +25,7 @@ import base64
 import json
 import os
 import sqlite3
+import subprocess
 import sys
 import tempfile
 import time
@@ -36,7 +37,15 @@ from typing import Any
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
-from bench._harness import BIN, free_port, print_table, server, summary_ms, write_results
+from bench._harness import (
+    BIN,
+    cpu_seconds,
+    free_port,
+    print_table,
+    server,
+    summary_ms,
+    write_results,
+)
 from bench._loadgen import Delivery, closed_loop, open_loop
 from ghl_bridge.vault import KeyRing
 
@@ -166,19 +175,124 @@ async def pg_reachable(url: str) -> bool:
 # --- the runs -----------------------------------------------------------------------------------
 
 
-def run_bare(n: int, key: ed25519.Ed25519PrivateKey) -> dict[str, float]:
+def peak(
+    proc: subprocess.Popen[bytes], url: str, items: list[Delivery], warm_up: list[Delivery]
+) -> dict[str, Any]:
+    """The closed loop at ``CONCURRENCY``, after a warm-up, with the server's CPU per delivery."""
+    asyncio.run(closed_loop(url, warm_up, CONCURRENCY))
+    cpu, client = cpu_seconds(proc.pid), time.process_time()
+    result = asyncio.run(closed_loop(url, items, CONCURRENCY))
+    result["rps"] = round(len(items) / result["elapsed"], 1)
+    result["cpu_us"] = round((cpu_seconds(proc.pid) - cpu) / len(items) * 1e6, 1)
+    result["client_cpu_us"] = round((time.process_time() - client) / len(items) * 1e6, 1)
+    return result
+
+
+def run_bare(n: int, key: ed25519.Ed25519PrivateKey, app: str = "app") -> dict[str, float]:
+    """``bench.baseline_app``'s ``app`` (bare ASGI) or ``starlette_app``, one uvicorn process."""
     port = free_port()
     cmd = [
-        str(BIN / "python"), "-m", "uvicorn", "bench.baseline_app:app", "--port", str(port),
+        str(BIN / "python"), "-m", "uvicorn", f"bench.baseline_app:{app}", "--port", str(port),
         "--log-level", "warning", "--no-access-log",
     ]  # fmt: skip
-    with server(cmd, port, cwd=Path(__file__).resolve().parents[1]):
+    with server(cmd, port, cwd=Path(__file__).resolve().parents[1]) as proc:
         url = f"http://127.0.0.1:{port}/webhooks/ghl"
-        asyncio.run(closed_loop(url, deliveries(500, key), CONCURRENCY))  # warm-up
-        result = asyncio.run(closed_loop(url, deliveries(n, key), CONCURRENCY))
-    metrics = {"bare_rps": round(n / result["elapsed"], 1)}
-    metrics.update({f"bare_{k}": v for k, v in summary_ms(result["latencies"]).items()})
+        result = peak(proc, url, deliveries(n, key), deliveries(500, key))
+    metrics = {
+        "rps": result["rps"],
+        "server_cpu_us": result["cpu_us"],
+        "client_cpu_us": result["client_cpu_us"],
+    }
+    metrics.update(summary_ms(result["latencies"]))
     return metrics
+
+
+def floor_costs(n: int, key: ed25519.Ed25519PrivateKey, work: Path) -> dict[str, float]:
+    """CPU µs per delivery that any receiver with these guarantees pays on top of the bare
+    endpoint, measured in this process with none of our code on the path: the Ed25519 check
+    through libsodium (as the receiver makes it), parsing the JSON body, and SQLite's own work
+    for the rows — the event and its job inserted, then both marked done, 64 deliveries per
+    transaction, on the migrated schema with its indexes, the parameters prepared beforehand.
+    With the bare endpoint's and the load generator's CPU per request, this bounds the ratio a
+    receiver could reach on this machine even with no Python of its own (docs/benchmarks.md)."""
+    from nacl.bindings import crypto_sign_open
+    from sqlalchemy.dialects import sqlite
+
+    from ghl_bridge.store import driver_sql
+    from ghl_bridge.store.inbox_writer import job_values
+    from ghl_bridge.store.models import JobRow, WebhookEvent
+
+    items = deliveries(n, key)
+    public = key.public_key().public_bytes(
+        serialization.Encoding.Raw, serialization.PublicFormat.Raw
+    )
+    signed = [base64.b64decode(headers["x-ghl-signature"]) + raw for raw, headers in items]
+    started = time.process_time()
+    for message in signed:
+        crypto_sign_open(message, public)
+    verify = time.process_time() - started
+    started = time.process_time()
+    bodies = [json.loads(raw) for raw, _ in items]
+    parse = time.process_time() - started
+
+    path = work / "floor.db"
+    asyncio.run(seed(f"sqlite+aiosqlite:///{path}", KeyRing.generate("bench")))
+    dialect = sqlite.dialect()
+    events = driver_sql.insert(WebhookEvent.__table__, dialect, conflict=["webhook_id"])
+    jobs = driver_sql.insert(JobRow.__table__, dialect)
+    now = datetime.now(UTC)
+    batches = []
+    for at in range(0, n, 64):
+        chunk = [(f"evt_floor{i:012d}", bodies[i]) for i in range(at, min(at + 64, n))]
+        event_rows = [
+            events.params(
+                {
+                    "id": event_id, "webhook_id": body["webhookId"], "event_type": body["type"],
+                    "location_id": LOCATION, "company_id": None, "tenant_id": None,
+                    "payload": items[int(event_id[9:])][0].decode(), "signature_scheme": "ed25519",
+                    "received_at": now, "status": "pending", "retry_count": 0,
+                }
+            )
+            for event_id, body in chunk
+        ]  # fmt: skip
+        job_rows = [
+            jobs.params(job_values("webhooks", "process", "{}", event_id, now))
+            for event_id, _ in chunk
+        ]
+        ids = json.dumps([event_id for event_id, _ in chunk])
+        batches.append((event_rows, job_rows, ids))
+    stamp = now.isoformat(sep=" ")
+    db = sqlite3.connect(path, isolation_level=None)
+    db.execute("PRAGMA synchronous=NORMAL")  # as the service's connections (WAL already set)
+    started = time.process_time()
+    for event_rows, job_rows, _ in batches:
+        db.execute("BEGIN IMMEDIATE")
+        db.executemany(events.sql, event_rows)
+        db.executemany(jobs.sql, job_rows)
+        db.execute("COMMIT")
+    for _, _, ids in batches:
+        db.execute("BEGIN IMMEDIATE")
+        db.execute(
+            "UPDATE webhook_events SET status = 'processed', processed_at = ? "
+            "WHERE id IN (SELECT value FROM json_each(?))",
+            (stamp, ids),
+        )
+        db.execute(
+            "UPDATE jobs SET status = 'completed', finished_at = ?, updated_at = ? "
+            "WHERE id IN (SELECT value FROM json_each(?))",
+            (stamp, stamp, ids),
+        )
+        db.execute("COMMIT")
+    store = time.process_time() - started
+    stored = db.execute("SELECT count(*) FROM webhook_events WHERE status = 'processed'")
+    if stored.fetchone()[0] != n:
+        raise RuntimeError("the floor's rows were not all written")
+    db.close()
+    return {
+        "floor_verify_us": round(verify / n * 1e6, 1),
+        "floor_parse_us": round(parse / n * 1e6, 1),
+        "floor_sqlite_rows_us": round(store / n * 1e6, 1),
+    }
 
 
 def _env(url: str, pem: str) -> dict[str, str]:
@@ -200,11 +314,13 @@ def run_receiver_only(
     env = _env(url, pem)
     port = free_port()
     cmd = [str(BIN / "ghl-bridge"), "serve", "--no-worker", "--port", str(port)]
-    with server(cmd, port, env=env, cwd=work):
+    with server(cmd, port, env=env, cwd=work) as proc:
         hook = f"http://127.0.0.1:{port}/webhooks/ghl"
-        asyncio.run(closed_loop(hook, deliveries(200, key), CONCURRENCY))  # warm-up
-        peak = asyncio.run(closed_loop(hook, deliveries(n, key), CONCURRENCY))
-    return {f"{label}_receiver_only_rps": round(n / peak["elapsed"], 1)}
+        alone = peak(proc, hook, deliveries(n, key), deliveries(200, key))
+    return {
+        f"{label}_receiver_only_rps": alone["rps"],
+        f"{label}_receiver_only_server_cpu_us": alone["cpu_us"],
+    }
 
 
 def run_ours(
@@ -213,16 +329,16 @@ def run_ours(
     env = _env(url, pem)
     port = free_port()
     m: dict[str, float] = {}
-    with server([str(BIN / "ghl-bridge"), "serve", "--port", str(port)], port, env=env, cwd=work):
+    cmd = [str(BIN / "ghl-bridge"), "serve", "--port", str(port)]
+    with server(cmd, port, env=env, cwd=work) as proc:
         hook = f"http://127.0.0.1:{port}/webhooks/ghl"
-        asyncio.run(closed_loop(hook, deliveries(200, key), CONCURRENCY))  # warm-up
         items = deliveries(n, key)
-        peak = asyncio.run(closed_loop(hook, items, CONCURRENCY))
-        m["rps"] = round(n / peak["elapsed"], 1)
-        m.update({f"max_{k}": v for k, v in summary_ms(peak["latencies"]).items()})
+        top = peak(proc, hook, items, deliveries(200, key))
+        m["rps"], m["server_cpu_us"] = top["rps"], top["cpu_us"]
+        m.update({f"max_{k}": v for k, v in summary_ms(top["latencies"]).items()})
         drained = _drain(url, time.perf_counter())
         m["processed_after_ingest_s"] = round(drained, 2)
-        m["end_to_end_events_per_s"] = round(n / (peak["elapsed"] + drained), 1)
+        m["end_to_end_events_per_s"] = round(n / (top["elapsed"] + drained), 1)
         half_rate = m["rps"] / 2
         half_items = deliveries(max(200, int(half_rate * (4 if n < 5000 else 10))), key)
         half = asyncio.run(open_loop(hook, half_items, half_rate))
@@ -243,7 +359,7 @@ def run_ours(
         m.update({f"half_processing_rate_{k}": v for k, v in _ms_summary(handled).items()})
         dup = asyncio.run(closed_loop(hook, items[: n // 10], CONCURRENCY))
         m["duplicates_rps"] = round((n // 10) / dup["elapsed"], 1)
-    statuses = peak["statuses"] + half["statuses"] + slow["statuses"] + dup["statuses"]
+    statuses = top["statuses"] + half["statuses"] + slow["statuses"] + dup["statuses"]
     m["non_200"] = float(sum(1 for s in statuses if s != 200))
     m["answers_429"] = float(statuses.count(429))  # overload: GHL redelivers these
     m["stored_exactly_once"] = float(count(url) == n + len(half_items) + len(slow_items) + 200)
@@ -280,9 +396,11 @@ def main(argv: list[str]) -> int:
         .decode()
     )
     pg_url = args.pg or os.environ.get("GHL_BRIDGE_BENCH_PG_URL", DEFAULT_PG)
-    metrics = run_bare(n, key)
+    metrics = {f"bare_{k}": v for k, v in run_bare(n, key).items()}
+    metrics.update({f"bare_starlette_{k}": v for k, v in run_bare(n, key, "starlette_app").items()})
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
+        metrics.update(floor_costs(n, key, work))
         runs = [("sqlite", f"sqlite+aiosqlite:///{work / 'bench.db'}")]
         if not args.no_pg and asyncio.run(pg_reachable(pg_url)):
             runs.append(("postgres", pg_url))
@@ -292,9 +410,16 @@ def main(argv: list[str]) -> int:
             alone = url.replace("bench.db", "receiver.db")  # PostgreSQL: emptied again after
             # The bare endpoint again, right before this database's runs: this machine's speed
             # drifts by ±20 % over minutes, so each ratio compares runs seconds apart.
-            metrics[f"{label}_bare_rps"] = run_bare(n, key)["bare_rps"]
+            metrics[f"{label}_bare_rps"] = run_bare(n, key)["rps"]
             metrics.update(run_receiver_only(label, alone, n, key, pem, work))
             metrics.update(run_ours(label, url, n, key, pem, work))
+    # The most any receiver could reach: both cores busy, the load generator's share paid, and
+    # per delivery only the bare endpoint's work plus the floor's (no Python of its own).
+    floor_us = metrics["bare_server_cpu_us"] + sum(
+        metrics[k] for k in ("floor_verify_us", "floor_parse_us", "floor_sqlite_rows_us")
+    )
+    best_rps = 2e6 / (floor_us + metrics["bare_client_cpu_us"])
+    metrics["floor_ratio_bound"] = round(best_rps / metrics["bare_rps"], 3)
     goals: dict[str, str] = {}
     for label, _ in runs:
         bare = metrics[f"{label}_bare_rps"]
