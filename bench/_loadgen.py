@@ -40,6 +40,8 @@ class _Connection(asyncio.Protocol):
         self._answer: asyncio.Future[tuple[int, bytes]] | None = None
         self._head: tuple[int, int, int] | None = None  # status, body start, body end
         self.transport: asyncio.Transport | None = None
+        self.closed = False  # by the server too: uvicorn closes a connection idle for 5 s
+        self.idle_since = time.perf_counter()
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         assert isinstance(transport, asyncio.Transport)
@@ -51,6 +53,7 @@ class _Connection(asyncio.Protocol):
             self._complete()
 
     def connection_lost(self, exc: Exception | None) -> None:
+        self.closed = True
         if self._answer is not None and not self._answer.done():
             self._answer.set_exception(ConnectionError(f"connection closed mid-answer: {exc}"))
 
@@ -76,6 +79,8 @@ class _Connection(asyncio.Protocol):
 
     async def request(self, data: bytes) -> tuple[int, bytes]:
         assert self.transport is not None and self._answer is None
+        if self.closed:
+            raise ConnectionError("connection already closed")
         self._answer = asyncio.get_running_loop().create_future()
         self.transport.write(data)
         return await self._answer
@@ -127,16 +132,29 @@ async def open_loop(url: str, items: Sequence[Delivery], rate: float) -> dict[st
     idle: list[_Connection] = [await _connect(url) for _ in range(16)]
     opened = list(idle)
 
-    async def one(data: bytes, due: float) -> None:
+    async def take() -> _Connection:
+        # uvicorn closes a connection idle for 5 s: one idle for 4 s is not worth the race.
+        while idle and (idle[-1].closed or time.perf_counter() - idle[-1].idle_since > 4):
+            stale = idle.pop()
+            if stale.transport is not None:
+                stale.transport.close()
         if idle:
-            conn = idle.pop()
-        else:
-            conn = await _connect(url)
-            opened.append(conn)
-        status, body = await conn.request(data)
+            return idle.pop()
+        conn = await _connect(url)
+        opened.append(conn)
+        return conn
+
+    async def one(data: bytes, due: float) -> None:
+        conn = await take()
+        try:
+            status, body = await conn.request(data)
+        except ConnectionError:  # closed under us before answering: once more on a fresh one
+            conn = await take()  # (a resent delivery is a duplicate: stored once either way)
+            status, body = await conn.request(data)
         latencies.append(time.perf_counter() - due)  # from when it was due: a late send counts
         statuses.append(status)
         bodies.append(body)
+        conn.idle_since = time.perf_counter()
         idle.append(conn)
 
     tasks = []
