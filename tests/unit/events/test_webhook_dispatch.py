@@ -3,8 +3,11 @@ it keeps."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import httpx
 import pytest
+import structlog
 from starlette.types import Receive, Scope, Send
 from structlog.testing import capture_logs
 
@@ -27,6 +30,15 @@ def test_webhook_target_matches_the_route_table(
     path: str, expected: tuple[bool, str | None]
 ) -> None:
     assert webhook_target(path) == expected
+
+
+@pytest.fixture(autouse=True)
+def _info_logged() -> Iterator[None]:
+    """Another test may have left logging at warnings (`call` does): these read info lines."""
+    saved = structlog.get_config()
+    structlog.reset_defaults()
+    yield
+    structlog.configure(**saved)
 
 
 async def _served(method: str, url: str, status: int) -> list[dict[str, object]]:
