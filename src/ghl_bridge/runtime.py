@@ -157,6 +157,7 @@ class Runtime:
             sessionmaker=sessions,
             redis_url=settings.redis_url,
             prefix=settings.queue_prefix,
+            database_url=settings.database_url,
             # Every producer of webhook.process (receiver, sweeper, replay) retries it alike.
             policies={WEBHOOK_PROCESS_JOB: RetryPolicy(*settings.webhook_retry())},
         )
@@ -166,6 +167,7 @@ class Runtime:
             sessionmaker=sessions,
             redis_url=settings.redis_url,
             prefix=settings.queue_prefix,
+            database_url=settings.database_url,
         )
         keys = WebhookKeys.parse(settings.webhook_ed25519_keys, settings.webhook_rsa_keys)
         subscriptions = SubscriptionService(

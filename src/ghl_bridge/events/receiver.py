@@ -261,7 +261,7 @@ class _JobRows:
         if len(leased) < len(rows):
             # Only rows written waiting need a claim: on SQLite an idle claim is a write
             # transaction, and one per batch took a quarter of the writer's time.
-            self._queue.signal.notify()
+            self._queue.notify_workers()
 
 
 def _parse(raw: bytes) -> dict[str, Any]:

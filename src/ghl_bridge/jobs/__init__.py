@@ -76,15 +76,19 @@ def make_queue(
     redis_url: str | None = None,
     prefix: str = "bull",
     policies: Mapping[str, RetryPolicy] | None = None,
+    database_url: str | None = None,
 ) -> Queue:
     """Build the producer side of `queue_name` for the configured mode; `policies` are the
-    retry policies of its job names (see `RetryPolicy`)."""
+    retry policies of its job names (see `RetryPolicy`). For `inprocess`, `database_url` lets
+    its commits wake the workers of other processes on this host (`HostWake`)."""
     if kind == "inprocess":
         if sessionmaker is None:
             raise ValueError("the inprocess queue needs a sessionmaker")
+        from ghl_bridge.jobs.host_wake import HostWake
         from ghl_bridge.jobs.inprocess import InProcessQueue
 
-        return InProcessQueue(sessionmaker, queue_name, policies=policies)
+        wake = HostWake.for_queue(database_url, queue_name) if database_url else None
+        return InProcessQueue(sessionmaker, queue_name, policies=policies, wake=wake)
     if kind == "bullmq":
         if redis_url is None:
             raise ValueError("the bullmq queue needs a redis_url")

@@ -2,9 +2,10 @@
 
 The database is the queue, so a restart loses nothing: a job is a row from `enqueue` to its
 outcome, and a worker that dies mid-job leaves a lease that expires and lets another worker (or
-the restarted one) take the job again. Workers are asyncio tasks inside `serve`; an enqueue
-through the same `InProcessQueue` wakes them at once, anything else (another process, a delayed
-job coming due) is found by polling every `poll_interval_s`.
+the restarted one) take the job again. Workers are asyncio tasks inside `serve` or `worker`; an
+enqueue through the same `InProcessQueue` wakes them at once, one from another process of the
+same host through a datagram (`HostWake`), and anything else (a lost datagram, another host, a
+delayed job coming due) is found by polling every `poll_interval_s`.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from typing import Any, Final
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from ghl_bridge.jobs.host_wake import HostWake
 from ghl_bridge.jobs.outcome import (
     Completed,
     Failed,
@@ -117,6 +119,7 @@ class InProcessQueue:
         *,
         clock: Clock = utcnow,
         policies: Mapping[str, RetryPolicy] | None = None,
+        wake: HostWake | None = None,
     ) -> None:
         self.name = queue_name
         self.clock = clock
@@ -126,6 +129,15 @@ class InProcessQueue:
         # The running worker of this process, if any: a producer that writes its job rows
         # already leased (`InProcessWorker.room`) hands them straight to it (`adopt`).
         self.local_worker: InProcessWorker | None = None
+        # Workers of this queue in other processes of this host, woken after a commit here.
+        self.wake = wake
+
+    def notify_workers(self) -> None:
+        """New jobs are committed: wake this process's worker, and those of other processes
+        on this host (`HostWake`); the rest find them at their next poll."""
+        self.signal.notify()
+        if self.wake is not None:
+            self.wake.notify()
 
     async def enqueue(
         self,
@@ -155,7 +167,7 @@ class InProcessQueue:
             backoff_s=backoff_s,
         )
         if created:
-            self.signal.notify()
+            self.notify_workers()
         return stored_id
 
     async def get(self, job_id: str) -> JobInfo | None:
@@ -172,11 +184,13 @@ class InProcessQueue:
         record = await self.repo.get(job_id)
         if record is None or record.queue != self.name or not await self.repo.retry_failed(job_id):
             return False
-        self.signal.notify()
+        self.notify_workers()
         return True
 
     async def close(self) -> None:
-        """Nothing to release: the engine belongs to whoever made the sessionmaker."""
+        """Release the wake-up sockets; the engine belongs to whoever made the sessionmaker."""
+        if self.wake is not None:
+            self.wake.close()
 
 
 class InProcessWorker:
@@ -248,6 +262,10 @@ class InProcessWorker:
             async with asyncio.TaskGroup() as group:
                 self._group = group
                 self._queue.local_worker = self
+                wake = self._queue.wake
+                listening = wake is not None and wake.listen(self._queue.signal.notify)
+                if wake is not None and not listening:  # every slot taken, or not Linux
+                    _log.info("jobs.wake_polling", queue=self._queue.name)
                 recorder = group.create_task(self._record_outcomes())
                 renewer = group.create_task(self._renew_leases())
                 pruner = group.create_task(self._prune_completed())
@@ -258,6 +276,8 @@ class InProcessWorker:
                     self._outcome_ready.set()
                     if self._queue.local_worker is self:
                         self._queue.local_worker = None
+                    if listening and wake is not None:
+                        wake.unlisten()
                 await recorder  # every job handed out has its outcome written
                 renewer.cancel()
                 pruner.cancel()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import uuid
 from collections import Counter
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -229,3 +230,42 @@ async def test_a_worker_refuses_a_prune_interval_that_is_not_positive(engine: As
     queue = InProcessQueue(make_sessionmaker(engine), QUEUE)
     with pytest.raises(ValueError, match="prune_every_s"):
         InProcessWorker(queue, {}, prune_every_s=0)
+
+
+async def test_a_commit_in_another_process_wakes_the_worker_at_once(
+    engine: AsyncEngine, database_url: str
+) -> None:
+    """The split topology (`serve --no-worker` + `worker`): the producer's queue and the
+    worker's are different objects, as in two processes, and only a datagram joins them. The
+    worker polls every 60 s here, so only the wake-up can start the job within seconds."""
+    from ghl_bridge.jobs import make_queue
+
+    name = f"wake-{uuid.uuid4().hex[:8]}"
+
+    def queue() -> InProcessQueue:
+        built = make_queue(
+            "inprocess",
+            queue_name=name,
+            sessionmaker=make_sessionmaker(engine),
+            database_url=database_url,
+        )
+        assert isinstance(built, InProcessQueue)
+        return built
+
+    producer, consumer = queue(), queue()
+    done = asyncio.Event()
+
+    async def handler(job: Job) -> None:
+        done.set()
+
+    worker = fast_worker(consumer, {"work": handler}, poll_interval_s=60)
+    try:
+        async with running(worker):
+            await asyncio.sleep(0.2)  # past the worker's first (empty) claim: it now waits
+            assert consumer.wake is not None and consumer.wake.listening
+            await producer.enqueue("work", {"id": "x"})
+            await asyncio.wait_for(done.wait(), 10)  # the next poll is a minute away
+        assert not consumer.wake.listening  # a stopped worker gives its slot back
+    finally:
+        await producer.close()
+        await consumer.close()
