@@ -4,7 +4,7 @@ handler returned, and nothing a straggler can undo (SQLite and PostgreSQL)."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -12,7 +12,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from tests.integration.jobs.harness import migrated_engine, wait_for_state
 
 from ghl_bridge.jobs import InProcessQueue, InProcessWorker, Job
+from ghl_bridge.jobs.port import JobDone
 from ghl_bridge.store.db import make_sessionmaker
+from ghl_bridge.store.jobs import JobRecord
 
 QUEUE = "batch-test"
 
@@ -106,3 +108,86 @@ async def test_stop_returns_once_the_outcomes_in_hand_are_written(engine: AsyncE
     for job_id in running:
         info = await queue.get(job_id)
         assert info is not None and info.state == "completed"
+
+
+class HeldBatches:
+    """A batch handler that records each batch it is given and holds the first one until
+    `release` is set."""
+
+    def __init__(self) -> None:
+        self.batches: list[list[str]] = []
+        self.release = asyncio.Event()
+        self.first_started = asyncio.Event()
+
+    async def __call__(self, job: Job) -> str:
+        return "ok"
+
+    async def run_batch(self, jobs: Sequence[Job], done: JobDone | None = None) -> list[str]:
+        self.batches.append([job.id for job in jobs])
+        if len(self.batches) == 1:
+            self.first_started.set()
+            await self.release.wait()
+        return ["ok"] * len(jobs)
+
+
+async def _leased(queue: InProcessQueue, count: int) -> list[JobRecord]:
+    """Jobs claimed as a producer's own transaction leaves them for `adopt`."""
+    ids = [await queue.enqueue("work", {"n": n}) for n in range(count)]
+    claimed = await queue.repo.claim(QUEUE, datetime.now(UTC), lease_s=120, limit=count)
+    by_id = {record.id: record for record in claimed}
+    return [by_id[job_id] for job_id in ids]
+
+
+async def _running(worker: InProcessWorker, queue: InProcessQueue) -> asyncio.Task[None]:
+    task = asyncio.create_task(worker.run())
+    for _ in range(500):
+        if queue.local_worker is worker:
+            return task
+        await asyncio.sleep(0.01)
+    raise AssertionError("the worker never started")
+
+
+async def test_hand_overs_made_while_a_batch_runs_start_together(engine: AsyncEngine) -> None:
+    """A producer hands over each of its commits; those arriving while a batch runs go into
+    the next batch together (the per-batch cost is paid once), not a batch each."""
+    queue = InProcessQueue(make_sessionmaker(engine), QUEUE)
+    first, *rest = await _leased(queue, 4)
+    handler = HeldBatches()
+    worker = InProcessWorker(queue, {"work": handler}, concurrency=16, poll_interval_s=3600)
+    task = await _running(worker, queue)
+    try:
+        assert worker.adopt([first])
+        await asyncio.wait_for(handler.first_started.wait(), 10)
+        for record in rest:  # three commits, three hand-overs
+            assert worker.adopt([record])
+        handler.release.set()
+        for record in [first, *rest]:
+            await wait_for_state(queue, record.id, {"completed"})
+    finally:
+        handler.release.set()
+        await worker.stop()
+        await asyncio.wait_for(task, 10)
+    assert handler.batches == [[first.id], [r.id for r in rest]]
+
+
+async def test_a_batch_held_up_delays_the_next_hand_over_only_briefly(
+    engine: AsyncEngine,
+) -> None:
+    """The wait for the running batch is bounded (`BATCH_WAIT_S`): one slow job (an INSTALL
+    waiting on GHL) must not hold back every event handed over after it."""
+    queue = InProcessQueue(make_sessionmaker(engine), QUEUE)
+    first, second = await _leased(queue, 2)
+    handler = HeldBatches()
+    worker = InProcessWorker(queue, {"work": handler}, concurrency=16, poll_interval_s=3600)
+    task = await _running(worker, queue)
+    try:
+        assert worker.adopt([first])
+        await asyncio.wait_for(handler.first_started.wait(), 10)
+        assert worker.adopt([second])
+        info = await wait_for_state(queue, second.id, {"completed"}, timeout_s=5)
+        assert info.result == "ok"
+        assert handler.batches == [[first.id], [second.id]]  # the first is still held
+    finally:
+        handler.release.set()
+        await worker.stop()
+        await asyncio.wait_for(task, 10)
