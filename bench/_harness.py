@@ -42,16 +42,17 @@ def wait_for_port(port: int, timeout: float = 30.0) -> None:
 
 
 @contextmanager
-def server(
-    cmd: Sequence[str], port: int, *, env: Mapping[str, str] | None = None, cwd: Path | None = None
+def background(
+    cmd: Sequence[str], *, env: Mapping[str, str] | None = None, cwd: Path | None = None
 ) -> Iterator[subprocess.Popen[bytes]]:
+    """Run ``cmd`` for the block (our environment minus GHL_BRIDGE_*, plus ``env``), then stop
+    it with SIGINT (a kill after 15 s)."""
     full_env = {k: v for k, v in os.environ.items() if not k.startswith("GHL_BRIDGE_")}
     full_env.update(env or {})
     # Logs go to a file: a pipe nobody reads fills up and then blocks the server mid-benchmark.
     log = tempfile.NamedTemporaryFile(prefix="bench-server-", suffix=".log", delete=False)  # noqa: SIM115
     proc = subprocess.Popen(list(cmd), env=full_env, cwd=cwd, stdout=log, stderr=subprocess.STDOUT)
     try:
-        wait_for_port(port)
         yield proc
     finally:
         proc.send_signal(signal.SIGINT)
@@ -61,6 +62,16 @@ def server(
             proc.kill()
         log.close()
         Path(log.name).unlink(missing_ok=True)
+
+
+@contextmanager
+def server(
+    cmd: Sequence[str], port: int, *, env: Mapping[str, str] | None = None, cwd: Path | None = None
+) -> Iterator[subprocess.Popen[bytes]]:
+    """`background`, once something listens on ``port``."""
+    with background(cmd, env=env, cwd=cwd) as proc:
+        wait_for_port(port)
+        yield proc
 
 
 def cpu_seconds(pid: int) -> float:

@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import base64
+import contextlib
 import json
 import os
 import sqlite3
@@ -39,6 +40,7 @@ from cryptography.hazmat.primitives.asymmetric import ed25519
 
 from bench._harness import (
     BIN,
+    background,
     cpu_seconds,
     free_port,
     print_table,
@@ -324,16 +326,36 @@ def run_receiver_only(
 
 
 def run_ours(
-    label: str, url: str, n: int, key: ed25519.Ed25519PrivateKey, pem: str, work: Path
+    label: str,
+    url: str,
+    n: int,
+    key: ed25519.Ed25519PrivateKey,
+    pem: str,
+    work: Path,
+    *,
+    split: bool = False,
 ) -> dict[str, float]:
+    """Embedded `serve`, one process; with ``split``, `serve --no-worker` and a `ghl-bridge
+    worker` process beside it (woken by a datagram after each commit, `jobs.host_wake`)."""
     env = _env(url, pem)
     port = free_port()
     m: dict[str, float] = {}
     cmd = [str(BIN / "ghl-bridge"), "serve", "--port", str(port)]
-    with server(cmd, port, env=env, cwd=work) as proc:
+    with contextlib.ExitStack() as stack:
+        if split:
+            cmd.append("--no-worker")
+            worker = stack.enter_context(
+                background([str(BIN / "ghl-bridge"), "worker"], env=env, cwd=work)
+            )
+        proc = stack.enter_context(server(cmd, port, env=env, cwd=work))
         hook = f"http://127.0.0.1:{port}/webhooks/ghl"
         items = deliveries(n, key)
-        top = peak(proc, hook, items, deliveries(200, key))
+        warm_up = deliveries(200, key)
+        if split:  # started with the server: its start-up is behind it
+            asyncio.run(closed_loop(hook, warm_up, CONCURRENCY))
+            _drain(url, time.perf_counter())
+            worker_cpu, before = cpu_seconds(worker.pid), count(url, processed=True)
+        top = peak(proc, hook, items, warm_up)
         m["rps"], m["server_cpu_us"] = top["rps"], top["cpu_us"]
         m.update({f"max_{k}": v for k, v in summary_ms(top["latencies"]).items()})
         drained = _drain(url, time.perf_counter())
@@ -359,6 +381,9 @@ def run_ours(
         m.update({f"half_processing_rate_{k}": v for k, v in _ms_summary(handled).items()})
         dup = asyncio.run(closed_loop(hook, items[: n // 10], CONCURRENCY))
         m["duplicates_rps"] = round((n // 10) / dup["elapsed"], 1)
+        if split:  # the worker process's CPU per event, over everything after the warm-up
+            processed = count(url, processed=True) - before
+            m["worker_cpu_us"] = round((cpu_seconds(worker.pid) - worker_cpu) / processed * 1e6, 1)
     statuses = top["statuses"] + half["statuses"] + slow["statuses"] + dup["statuses"]
     m["non_200"] = float(sum(1 for s in statuses if s != 200))
     m["answers_429"] = float(statuses.count(429))  # overload: GHL redelivers these
@@ -413,6 +438,8 @@ def main(argv: list[str]) -> int:
             metrics[f"{label}_bare_rps"] = run_bare(n, key)["rps"]
             metrics.update(run_receiver_only(label, alone, n, key, pem, work))
             metrics.update(run_ours(label, url, n, key, pem, work))
+            split = url.replace("bench.db", "split.db")  # PostgreSQL: emptied again before
+            metrics.update(run_ours(f"{label}_split", split, n, key, pem, work, split=True))
     # The most any receiver could reach: both cores busy, the load generator's share paid, and
     # per delivery only the bare endpoint's work plus the floor's (no Python of its own).
     floor_us = metrics["bare_server_cpu_us"] + sum(
@@ -423,6 +450,12 @@ def main(argv: list[str]) -> int:
     goals: dict[str, str] = {}
     for label, _ in runs:
         bare = metrics[f"{label}_bare_rps"]
+        metrics[f"split_ratio_vs_bare_{label}"] = round(metrics[f"{label}_split_rps"] / bare, 3)
+        metrics[f"split_p99_ms_half_load_{label}"] = metrics[
+            f"{label}_split_half_receipt_to_processed_p99_ms"
+        ]
+        goals[f"{label}_split_stored_exactly_once"] = "== 1"
+        goals[f"{label}_split_non_200"] = "== 0"
         metrics[f"ratio_vs_bare_{label}"] = round(metrics[f"{label}_rps"] / bare, 3)
         metrics[f"receiver_only_ratio_vs_bare_{label}"] = round(
             metrics[f"{label}_receiver_only_rps"] / bare, 3
