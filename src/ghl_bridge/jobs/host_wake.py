@@ -11,7 +11,10 @@ A datagram is a hint to claim now, nothing more: the jobs are in the database wh
 to it. A lost one, a slot nobody holds, a full socket buffer, a worker on another host, more
 workers than slots: each costs what it cost before, the poll. The names carry a digest of the
 database's address (no credentials) and the queue, so two services on one host never wake each
-other. Linux only (the abstract namespace); elsewhere workers poll as before.
+other. An abstract socket has no file permissions, so the kernel's credentials of each sender
+(``SO_PASSCRED``) are checked: only a process of the worker's own user can wake it, and another
+user's datagrams cannot make it claim in a loop. Linux only (the abstract namespace); elsewhere
+workers poll as before.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ import contextlib
 import hashlib
 import os
 import socket
+import struct
 import sys
 from collections.abc import Callable
 
@@ -28,6 +32,8 @@ from sqlalchemy.engine import make_url
 
 SLOTS = 8  # workers of one queue on one host that are woken; any more poll
 SUPPORTED = sys.platform == "linux"
+_CREDENTIALS = struct.Struct("3i")  # struct ucred: pid, uid, gid
+_ANCILLARY = socket.CMSG_SPACE(_CREDENTIALS.size) if SUPPORTED else 0
 
 
 class HostWake:
@@ -67,6 +73,7 @@ class HostWake:
         if not SUPPORTED or self._listener is not None:
             return False
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_PASSCRED, 1)  # each sender's uid
         for name in self._names:
             try:
                 sock.bind(name)
@@ -82,11 +89,16 @@ class HostWake:
 
     @staticmethod
     def _drain(sock: socket.socket, on_wake: Callable[[], None]) -> None:
-        """Read every datagram waiting (they say nothing but "claim"), then wake once."""
+        """Read every datagram waiting (they say nothing but "claim"), then wake once if any
+        came from a process of this user."""
+        own = os.getuid()
+        wanted = False
         with contextlib.suppress(OSError):
             while True:
-                sock.recv(16)
-        on_wake()
+                _, ancillary, _, _ = sock.recvmsg(16, _ANCILLARY)
+                wanted = wanted or _sender_uid(ancillary) == own
+        if wanted:
+            on_wake()
 
     def notify(self) -> None:
         """Tell every other worker of this queue on this host to claim now. Never blocks,
@@ -116,3 +128,12 @@ class HostWake:
         if self._sender is not None:
             self._sender.close()
             self._sender = None
+
+
+def _sender_uid(ancillary: list[tuple[int, int, bytes]]) -> int | None:
+    """The sender's uid from a datagram's ``SCM_CREDENTIALS`` (the kernel attaches it)."""
+    for level, kind, data in ancillary:
+        if level == socket.SOL_SOCKET and kind == socket.SCM_CREDENTIALS:
+            _, uid, _ = _CREDENTIALS.unpack(data[: _CREDENTIALS.size])
+            return int(uid)
+    return None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import uuid
 from pathlib import Path
 
@@ -141,3 +142,28 @@ async def test_names_follow_the_database_not_its_spelling(
     finally:
         for wake in (worker, other_queue, producer):
             wake.close()
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="sending as another user needs root to setuid")
+async def test_another_users_datagrams_wake_nobody() -> None:
+    """An abstract socket has no file permissions: the sender's uid, from the kernel, decides."""
+    key = _key()
+    worker = HostWake(key)
+    woken = asyncio.Event()
+    assert worker.listen(woken.set)
+    try:
+        pid = os.fork()
+        if pid == 0:  # the child: become nobody, notify, leave without running any cleanup
+            try:
+                os.setuid(65534)
+                HostWake(key).notify()
+            finally:
+                os._exit(0)
+        await asyncio.to_thread(os.waitpid, pid, 0)
+        assert not await _woken(woken, 0.3)
+        same_user = HostWake(key)
+        same_user.notify()  # the same user's is heard
+        same_user.close()
+        assert await _woken(woken)
+    finally:
+        worker.close()
