@@ -1,18 +1,23 @@
-"""Webhook ingest: signed GHL deliveries into `ghl-bridge serve` next to a bare Starlette endpoint
-that only reads the body and answers 200 — the floor any receiver pays on this machine.
+"""Webhook ingest: signed GHL deliveries into `ghl-bridge serve` next to a bare ASGI callable that
+only reads the body and answers 200 — the physical limit of this machine (a bare Starlette
+endpoint is measured too, for context).
 
 Ours verifies the Ed25519 signature over the raw bytes, checks the timestamp, stores the event
 (group commit: concurrent deliveries share one transaction, unique on webhookId) with its queue
 job, answers 200 only after the commit; the in-process worker then processes it. Run on SQLite
-and on PostgreSQL. Two phases per server, the load generator in this process (the servers run
-in their own):
-1. max rate: a closed loop of N deliveries at a fixed concurrency → accepted deliveries / s;
+and on PostgreSQL, each server in its own process, the load generator (`bench._loadgen`) in
+this one. Phases per configuration:
+1. max rate: a closed loop of N deliveries at a fixed concurrency → accepted deliveries / s and
+   the server's CPU per delivery;
 2. half load: an open loop at half that rate → receipt → processed latency per event (from the
    inbox's `received_at` and `processed_at`: an upper bound of receipt → handler start);
 3. the same at half the rate the worker keeps up with (end-to-end), for context.
-Before that, per database, the bare endpoint again (each ratio is against the bare run seconds
-before it: the machine's speed drifts) and the receiver alone (`serve --no-worker`): phase 1.
-Then 10 % are re-sent as duplicates; every delivery must be stored exactly once.
+Per database: the bare endpoint again (each ratio is against the bare run seconds before it:
+the machine's speed drifts), the receiver alone (`serve --no-worker`, phase 1), the embedded
+`serve`, and the split topology (`serve --no-worker` + `ghl-bridge worker`). Then 10 % are
+re-sent as duplicates; every delivery must be stored exactly once. First of all, the floor:
+what any receiver pays per delivery beyond the bare endpoint (`floor_costs`), and the ratio
+that bounds.
 
     python -m bench.webhook_ingest [--quick] [--pg URL | --no-pg]
 """
