@@ -86,6 +86,12 @@ class _Connection(asyncio.Protocol):
         return await self._answer
 
 
+def _close(connections: Sequence[_Connection]) -> None:
+    for conn in connections:
+        if conn.transport is not None:
+            conn.transport.close()
+
+
 async def _connect(url: str) -> _Connection:
     parts = urlsplit(url)
     _, conn = await asyncio.get_running_loop().create_connection(
@@ -116,9 +122,7 @@ async def closed_loop(url: str, items: Sequence[Delivery], concurrency: int) -> 
         await asyncio.gather(*(worker(conn) for conn in connections))
         elapsed = time.perf_counter() - started
     finally:
-        for conn in connections:
-            if conn.transport is not None:
-                conn.transport.close()
+        _close(connections)
     return {"elapsed": elapsed, "latencies": latencies, "statuses": statuses, "bodies": bodies}
 
 
@@ -169,7 +173,5 @@ async def open_loop(url: str, items: Sequence[Delivery], rate: float) -> dict[st
         await asyncio.gather(*tasks)
         elapsed = time.perf_counter() - start
     finally:
-        for conn in opened:
-            if conn.transport is not None:
-                conn.transport.close()
+        _close(opened)
     return {"elapsed": elapsed, "latencies": latencies, "statuses": statuses, "bodies": bodies}

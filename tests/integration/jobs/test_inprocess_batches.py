@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -138,13 +139,25 @@ async def _leased(queue: InProcessQueue, count: int) -> list[JobRecord]:
     return [by_id[job_id] for job_id in ids]
 
 
-async def _running(worker: InProcessWorker, queue: InProcessQueue) -> asyncio.Task[None]:
+@asynccontextmanager
+async def held_worker(queue: InProcessQueue) -> AsyncIterator[tuple[InProcessWorker, HeldBatches]]:
+    """A running worker (it never polls: only `adopt` gives it jobs) with a `HeldBatches`
+    handler; released and stopped after the block."""
+    handler = HeldBatches()
+    worker = InProcessWorker(queue, {"work": handler}, concurrency=16, poll_interval_s=3600)
     task = asyncio.create_task(worker.run())
-    for _ in range(500):
-        if queue.local_worker is worker:
-            return task
-        await asyncio.sleep(0.01)
-    raise AssertionError("the worker never started")
+    try:
+        for _ in range(500):
+            if queue.local_worker is worker:
+                break
+            await asyncio.sleep(0.01)
+        else:
+            raise AssertionError("the worker never started")
+        yield worker, handler
+    finally:
+        handler.release.set()
+        await worker.stop()
+        await asyncio.wait_for(task, 10)
 
 
 async def test_hand_overs_made_while_a_batch_runs_start_together(engine: AsyncEngine) -> None:
@@ -152,10 +165,7 @@ async def test_hand_overs_made_while_a_batch_runs_start_together(engine: AsyncEn
     the next batch together (the per-batch cost is paid once), not a batch each."""
     queue = InProcessQueue(make_sessionmaker(engine), QUEUE)
     first, *rest = await _leased(queue, 4)
-    handler = HeldBatches()
-    worker = InProcessWorker(queue, {"work": handler}, concurrency=16, poll_interval_s=3600)
-    task = await _running(worker, queue)
-    try:
+    async with held_worker(queue) as (worker, handler):
         assert worker.adopt([first])
         await asyncio.wait_for(handler.first_started.wait(), 10)
         for record in rest:  # three commits, three hand-overs
@@ -163,10 +173,6 @@ async def test_hand_overs_made_while_a_batch_runs_start_together(engine: AsyncEn
         handler.release.set()
         for record in [first, *rest]:
             await wait_for_state(queue, record.id, {"completed"})
-    finally:
-        handler.release.set()
-        await worker.stop()
-        await asyncio.wait_for(task, 10)
     assert handler.batches == [[first.id], [r.id for r in rest]]
 
 
@@ -177,17 +183,10 @@ async def test_a_batch_held_up_delays_the_next_hand_over_only_briefly(
     waiting on GHL) must not hold back every event handed over after it."""
     queue = InProcessQueue(make_sessionmaker(engine), QUEUE)
     first, second = await _leased(queue, 2)
-    handler = HeldBatches()
-    worker = InProcessWorker(queue, {"work": handler}, concurrency=16, poll_interval_s=3600)
-    task = await _running(worker, queue)
-    try:
+    async with held_worker(queue) as (worker, handler):
         assert worker.adopt([first])
         await asyncio.wait_for(handler.first_started.wait(), 10)
         assert worker.adopt([second])
         info = await wait_for_state(queue, second.id, {"completed"}, timeout_s=5)
         assert info.result == "ok"
         assert handler.batches == [[first.id], [second.id]]  # the first is still held
-    finally:
-        handler.release.set()
-        await worker.stop()
-        await asyncio.wait_for(task, 10)
