@@ -14,9 +14,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Final
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import and_, bindparam, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -36,6 +36,16 @@ MAX_ERROR_CHARS = 2000
 MAX_LIST_LIMIT = 1000
 # Statuses whose event still has work ahead of it in the queue: the sweeper watches these.
 UNSETTLED = ("pending", "failed")
+
+
+# `mark_processed_many`'s statement, built once (the processor marks a batch at a time).
+_MARK_PROCESSED: Final = (
+    update(WebhookEvent)
+    .where(WebhookEvent.id.in_(bindparam("ids", expanding=True)))
+    .values(status="processed", processed_at=bindparam("now"))
+    .returning(WebhookEvent.id)
+    .execution_options(synchronize_session=False)
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,15 +141,10 @@ class InboxRepo(Repository):
         """Mark these events handled in one statement; returns the ids that exist."""
         if not event_ids:
             return set()
-        stmt = (
-            update(WebhookEvent)
-            .where(WebhookEvent.id.in_(set(event_ids)))
-            .values(status="processed", processed_at=self._clock())
-            .returning(WebhookEvent.id)
-            .execution_options(synchronize_session=False)
-        )
+        params = {"ids": list(set(event_ids)), "now": self._clock()}
         async with self._sessions.begin() as session:
-            return set((await session.scalars(stmt)).all())
+            conn = await session.connection()
+            return set((await conn.execute(_MARK_PROCESSED, params)).scalars())
 
     async def _set(self, event_id: str, **values: Any) -> None:
         stmt = (
