@@ -330,3 +330,30 @@ def test_an_unsupported_dialect_is_refused() -> None:
     get SQL it may not run, so building one fails at once."""
     with pytest.raises(ValueError, match="unsupported database dialect 'mysql'"):
         driver_sql.insert(EVENTS, mysql.dialect())
+
+
+async def test_rows_sharing_a_time_and_rows_with_their_own_each_store_theirs(
+    engine: AsyncEngine,
+) -> None:
+    """A batch's rows mostly share one datetime, whose stored form is worked out once; rows
+    with times of their own, equal-but-not-identical ones and ones in between must each keep
+    theirs."""
+    shared = RECEIVED
+    times = [
+        shared,
+        shared,
+        RECEIVED + timedelta(microseconds=1),
+        shared,
+        RECEIVED_UTC,  # the same instant as `shared`, another object and zone
+        RECEIVED - timedelta(days=400),
+        shared,
+    ]
+    rows = [
+        _event_values(id=f"evt_t{n}", webhook_id=f"wh-t{n}", received_at=at)
+        for n, at in enumerate(times)
+    ]
+    await _execute(engine, _event_insert(engine), rows)
+    events = InboxRepo(async_sessionmaker(engine, expire_on_commit=False))
+    for n, at in enumerate(times):
+        event = await events.get(f"evt_t{n}")
+        assert event is not None and event.received_at == at.astimezone(UTC), n
