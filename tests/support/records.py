@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import json
+from datetime import datetime
+
+from ghl_bridge.store.inbox import InboxRepo
 from ghl_bridge.store.models import Subscription, new_id
 
 
@@ -21,3 +25,20 @@ def action_subscription(
         scopes="read write",
         active=active,
     )
+
+
+async def contact_event(
+    inbox: InboxRepo, webhook_id: str, *, tenant_id: str | None, received_at: datetime
+) -> str:
+    """Store a ``ContactCreate`` delivery of ``loc1`` for the tenant; its event id."""
+    event_id, _ = await inbox.record(
+        webhook_id,
+        event_type="ContactCreate",
+        location_id="loc1",
+        company_id=None,
+        tenant_id=tenant_id,
+        payload=json.dumps({"type": "ContactCreate"}),
+        signature_scheme="ed25519",
+        received_at=received_at,
+    )
+    return event_id

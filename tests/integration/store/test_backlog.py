@@ -3,12 +3,11 @@ still waiting, and outbound deliveries waiting or dead."""
 
 from __future__ import annotations
 
-import json
 from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from tests.integration.store.conftest import FakeClock
-from tests.support.records import action_subscription
+from tests.support.records import action_subscription, contact_event
 
 from ghl_bridge.store import InboxRepo, TenantRepo
 from ghl_bridge.store.deliveries import DeliveryRepo
@@ -26,17 +25,8 @@ async def test_backlog_counts_what_waits_and_what_is_dead(
     sub = await SubscriptionRepo(sessions, clock=clock).create(action_subscription(tenant.id))
     ids = []
     for n, age_min in enumerate((50, 40, 30, 20, 10)):
-        event_id, _ = await inbox.record(
-            f"wh-{n}",
-            event_type="ContactCreate",
-            location_id="loc1",
-            company_id=None,
-            tenant_id=tenant.id,
-            payload=json.dumps({"type": "ContactCreate"}),
-            signature_scheme="ed25519",
-            received_at=clock.now - timedelta(minutes=age_min),
-        )
-        ids.append(event_id)
+        received = clock.now - timedelta(minutes=age_min)
+        ids.append(await contact_event(inbox, f"wh-{n}", tenant_id=tenant.id, received_at=received))
     await inbox.mark_dead(ids[0], "gave up")  # the oldest: dead, not waiting
     await inbox.mark_failed(ids[1], "retrying")
     await inbox.mark_processed(ids[4])

@@ -4,7 +4,6 @@ its age (work ahead, dead letters, deliveries not delivered)."""
 
 from __future__ import annotations
 
-import json
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -13,7 +12,7 @@ from pydantic import SecretStr
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from tests.integration.store.conftest import FakeClock
-from tests.support.records import action_subscription
+from tests.support.records import action_subscription, contact_event
 
 from ghl_bridge.config import Settings
 from ghl_bridge.retention import RetentionSweeper, Rule, rows_pruned
@@ -44,15 +43,8 @@ class _World:
         self.tenant, self.subscription = tenant.id, sub.id
 
     async def event(self, name: str, received_at: datetime, *, status: str = "processed") -> str:
-        event_id, _ = await self.inbox.record(
-            name,
-            event_type="ContactCreate",
-            location_id="loc1",
-            company_id=None,
-            tenant_id=self.tenant,
-            payload=json.dumps({"type": "ContactCreate"}),
-            signature_scheme="ed25519",
-            received_at=received_at,
+        event_id = await contact_event(
+            self.inbox, name, tenant_id=self.tenant, received_at=received_at
         )
         if status == "processed":
             await self.inbox.mark_processed(event_id)

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from tests.support.records import action_subscription
+from tests.support.records import action_subscription, contact_event
 
 from ghl_bridge.store import InboxRepo, TenantRepo
 from ghl_bridge.store.deliveries import LOG_CAP, DeliveryRepo, NotReplayable
@@ -29,14 +29,10 @@ async def _world(
     sub = await SubscriptionRepo(sessions, clock=clock).create(
         action_subscription(tenant.id, "all")
     )
-    event_id, _ = await InboxRepo(sessions).record(
+    event_id = await contact_event(
+        InboxRepo(sessions),
         "wh-1",
-        event_type="ContactCreate",
-        location_id="loc1",
-        company_id=None,
         tenant_id=tenant.id,
-        payload=json.dumps({"type": "ContactCreate"}),
-        signature_scheme="ed25519",
         received_at=datetime(2025, 1, 15, 12, 0, tzinfo=UTC),
     )
     return tenant.id, other.id, sub.id, event_id
