@@ -320,6 +320,7 @@ class InProcessWorker:
             if not claimed:
                 await _Signal.wait(wake, self._poll_interval_s)
                 continue
+            self._busy += len(claimed)
             started = self._start(group, claimed)
             if started:  # what comes due meanwhile goes into one bigger claim (`BATCH_WAIT_S`)
                 await asyncio.wait(started, timeout=BATCH_WAIT_S)
@@ -366,19 +367,17 @@ class InProcessWorker:
                 await self._adopted_ready.wait()
                 continue
             records, self._adopted = self._adopted, []
-            self._busy -= len(records)  # `_start` counts them again
-            started = self._start(group, records)
+            started = self._start(group, records)  # counted in `_busy` by `adopt`
             if started:
                 await asyncio.wait(started, timeout=BATCH_WAIT_S)
 
     def _start(
         self, group: asyncio.TaskGroup, records: list[JobRecord]
     ) -> list[asyncio.Task[None]]:
-        """Run ``records``: a task per batch of a batch handler's jobs, one per other job;
-        returns the batch tasks."""
+        """Run ``records`` (already counted in `_busy`): a task per batch of a batch handler's
+        jobs, one per other job; returns the batch tasks."""
         batches: dict[str, list[JobRecord]] = {}
         for record in records:
-            self._busy += 1
             if record.name in self._batched and record.attempts_made < record.max_attempts:
                 batches.setdefault(record.name, []).append(record)
             else:
